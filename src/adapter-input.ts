@@ -1,0 +1,78 @@
+import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type ListOptions, type WriteCondition, type WriteOptions } from './adapter.js';
+import { InvalidRequestError } from './errors.js';
+import { utf8 } from './util/bytes.js';
+
+/**
+ * Boundary checks every adapter runs before touching its backend, so each one
+ * refuses the same bad input with the same `InvalidRequestError` (naming the
+ * field and the adapter) and nothing stored changes.
+ */
+
+function fail(adapter: string, field: string, problem: string): never {
+  throw new InvalidRequestError(field, `${problem} (adapter "${adapter}")`);
+}
+
+export function checkKey(adapter: string, key: unknown, maxKeyBytes: number, field = 'key'): string {
+  if (typeof key !== 'string') fail(adapter, field, `must be a string, got ${key === null ? 'null' : typeof key}`);
+  if (key.length === 0) fail(adapter, field, 'must not be empty');
+  // Fast path: a string of n code units is at most 3n UTF-8 bytes.
+  if (key.length * 3 > maxKeyBytes && utf8(key).byteLength > maxKeyBytes) {
+    fail(adapter, field, `must be at most ${maxKeyBytes} UTF-8 bytes`);
+  }
+  if (key.includes('\u0000')) fail(adapter, field, 'must not contain NUL');
+  return key;
+}
+
+export function checkValue(adapter: string, value: unknown, maxValueBytes: number, field = 'value'): Uint8Array<ArrayBuffer> {
+  if (!(value instanceof Uint8Array)) fail(adapter, field, 'must be a Uint8Array');
+  if (value.byteLength > maxValueBytes) {
+    fail(adapter, field, `must be at most ${maxValueBytes} bytes, got ${value.byteLength}`);
+  }
+  return value as Uint8Array<ArrayBuffer>;
+}
+
+export function checkWriteOptions(adapter: string, options: WriteOptions | undefined): number | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) fail(adapter, 'options', 'must be an object');
+  const { expiresAt } = options;
+  if (expiresAt === undefined) return undefined;
+  if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0) {
+    fail(adapter, 'options.expiresAt', 'must be a non-negative integer (epoch milliseconds)');
+  }
+  return expiresAt;
+}
+
+export function checkCondition(adapter: string, condition: unknown): WriteCondition {
+  if (typeof condition === 'object' && condition !== null) {
+    const candidate = condition as Record<string, unknown>;
+    if (candidate.ifAbsent === true && !('ifVersion' in candidate)) return { ifAbsent: true };
+    if (typeof candidate.ifVersion === 'string' && candidate.ifVersion.length > 0 && !('ifAbsent' in candidate)) {
+      return { ifVersion: candidate.ifVersion };
+    }
+  }
+  fail(adapter, 'condition', 'must be { ifVersion: string } or { ifAbsent: true }');
+}
+
+export interface CheckedListOptions {
+  prefix: string;
+  cursor: string | undefined;
+  limit: number;
+}
+
+export function checkListOptions(adapter: string, options: ListOptions): CheckedListOptions {
+  if (typeof options !== 'object' || options === null) fail(adapter, 'options', 'must be an object');
+  const { prefix, cursor, limit = DEFAULT_LIST_LIMIT } = options;
+  if (typeof prefix !== 'string') fail(adapter, 'options.prefix', 'must be a string');
+  if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length === 0)) {
+    fail(adapter, 'options.cursor', 'must be a cursor returned by list');
+  }
+  if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    fail(adapter, 'options.limit', `must be an integer between 1 and ${MAX_LIST_LIMIT}`);
+  }
+  return { prefix, cursor, limit };
+}
+
+/** True when an entry with this expiry reads as absent at `now`. */
+export function isExpired(expiresAt: number | undefined | null, now: number): boolean {
+  return expiresAt !== undefined && expiresAt !== null && expiresAt <= now;
+}

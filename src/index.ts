@@ -1,0 +1,40 @@
+/**
+ * oauth-vault: OAuth 2.x data encrypted and integrity-bound at rest, on Web
+ * Crypto only. This entry point holds the core (keys, records, errors, the
+ * adapter contract) and the memory adapter. IndexedDB ships from
+ * `oauth-vault/idb`, the Cloudflare adapters from `oauth-vault/cloudflare`.
+ *
+ * @module
+ */
+export { Keyring, generateSecret, randomToken, timingSafeEqual } from './crypto/index.js';
+export type { KeyringEntry, KeyringSecret, PassphraseOptions } from './crypto/index.js';
+export { RecordStore, RecordCollection, RECORD_FORMAT_VERSION } from './records/index.js';
+export type { RecordStoreOptions, RecordWriteOptions, StoredRecord } from './records/index.js';
+export type {
+  AdapterCapabilities,
+  BatchOperation,
+  ListOptions,
+  ListResult,
+  StorageAdapter,
+  StoredEntry,
+  WriteCondition,
+  WriteOptions,
+} from './adapter.js';
+export {
+  VaultError,
+  IntegrityError,
+  KeyNotFoundError,
+  ConsistencyError,
+  InvalidRequestError,
+  InvalidGrantError,
+  InvalidClientError,
+  UnauthorizedClientError,
+  InvalidScopeError,
+  StorageError,
+  ConflictError,
+  NotSupportedError,
+  VaultLockedError,
+  TimeoutError,
+  type OAuthErrorCode,
+} from './errors.js';
+export { memoryAdapter, type MemoryAdapterOptions } from '../adapters/memory/index.js';

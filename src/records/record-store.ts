@@ -1,0 +1,182 @@
+import type { BatchOperation, StorageAdapter, WriteCondition } from '../adapter.js';
+import type { Keyring } from '../crypto/keyring.js';
+import { IntegrityError, InvalidRequestError } from '../errors.js';
+import { fromUtf8, utf8 } from '../util/bytes.js';
+
+/**
+ * Typed sealed records over any adapter.
+ *
+ * A record lives at key `<kind>/<id>`, where `id` is a lookup id (HMAC of a
+ * secret) or a random id, never a secret or a user id. Its body is JSON sealed
+ * with AES-256-GCM; the AAD binds kind, id and format version, so a body copied
+ * to another key, kind or version fails with `IntegrityError`. The expiry is
+ * sealed inside the body and checked on every read: a backend that keeps an
+ * expired entry (KV, a late sweep) never makes it readable.
+ */
+
+/** Bumped when the sealed body layout changes; part of every record's AAD. */
+export const RECORD_FORMAT_VERSION = 1;
+
+const KIND_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** A record as read back. */
+export interface StoredRecord<T> {
+  readonly id: string;
+  readonly data: T;
+  /** Adapter version, for compare-and-set. */
+  readonly version: string;
+  readonly expiresAt?: number;
+}
+
+export interface RecordWriteOptions {
+  /** Epoch milliseconds after which the record reads as absent. */
+  expiresAt?: number;
+}
+
+interface SealedBody<T> {
+  /** format version */
+  f: number;
+  /** expiry, epoch ms, or null */
+  x: number | null;
+  /** the data */
+  d: T;
+}
+
+export interface RecordStoreOptions {
+  adapter: StorageAdapter;
+  keyring: Keyring;
+  /** Clock for logical expiry, epoch milliseconds. */
+  now?: () => number;
+}
+
+/** Seals, stores and opens typed records. One per adapter and keyring. */
+export class RecordStore {
+  readonly adapter: StorageAdapter;
+  readonly keyring: Keyring;
+  readonly now: () => number;
+
+  constructor(options: RecordStoreOptions) {
+    this.adapter = options.adapter;
+    this.keyring = options.keyring;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A typed view of one kind of record. */
+  collection<T>(kind: string): RecordCollection<T> {
+    if (!KIND_PATTERN.test(kind)) throw new InvalidRequestError('kind', 'must be lowercase letters, digits and dashes');
+    return new RecordCollection<T>(this, kind);
+  }
+}
+
+export class RecordCollection<T> {
+  readonly #store: RecordStore;
+  readonly kind: string;
+
+  constructor(store: RecordStore, kind: string) {
+    this.#store = store;
+    this.kind = kind;
+  }
+
+  /** The adapter key of a record id. */
+  keyOf(id: string): string {
+    return `${this.kind}/${id}`;
+  }
+
+  #aad(id: string): Uint8Array<ArrayBuffer> {
+    return utf8(`oauth-vault/record\u0000${RECORD_FORMAT_VERSION}\u0000${this.kind}\u0000${id}`);
+  }
+
+  async #seal(id: string, data: T, expiresAt: number | undefined): Promise<Uint8Array<ArrayBuffer>> {
+    const body: SealedBody<T> = { f: RECORD_FORMAT_VERSION, x: expiresAt ?? null, d: data };
+    return this.#store.keyring.seal(utf8(JSON.stringify(body)), this.#aad(id));
+  }
+
+  async #open(id: string, sealed: Uint8Array<ArrayBuffer>): Promise<SealedBody<T>> {
+    const plaintext = await this.#store.keyring.open(sealed, this.#aad(id));
+    try {
+      const body = JSON.parse(fromUtf8(plaintext)) as SealedBody<T>;
+      if (body.f !== RECORD_FORMAT_VERSION) throw new Error('format version');
+      return body;
+    } catch (cause) {
+      // Authentic but unreadable: written by an incompatible version.
+      throw new IntegrityError({ cause });
+    }
+  }
+
+  /** Reads and opens a record; `null` when absent or logically expired. */
+  async get(id: string): Promise<StoredRecord<T> | null> {
+    const entry = await this.#store.adapter.get(this.keyOf(id));
+    if (!entry) return null;
+    const body = await this.#open(id, entry.value);
+    if (body.x !== null && body.x <= this.#store.now()) return null;
+    return { id, data: body.d, version: entry.version, ...(body.x !== null && { expiresAt: body.x }) };
+  }
+
+  /** Writes unconditionally; returns the new version. */
+  async put(id: string, data: T, options: RecordWriteOptions = {}): Promise<string> {
+    const sealed = await this.#seal(id, data, options.expiresAt);
+    return this.#store.adapter.put(this.keyOf(id), sealed, physicalExpiry(options.expiresAt));
+  }
+
+  /** Creates the record only if absent; `null` if it already exists. */
+  async create(id: string, data: T, options: RecordWriteOptions = {}): Promise<string | null> {
+    return this.compareAndSet(id, data, { ifAbsent: true }, options);
+  }
+
+  /** Writes only if the record still has `version` (or is absent, for `ifAbsent`). */
+  async compareAndSet(id: string, data: T, condition: WriteCondition, options: RecordWriteOptions = {}): Promise<string | null> {
+    // Seal before touching storage: no crypto between an adapter's check and set.
+    const sealed = await this.#seal(id, data, options.expiresAt);
+    return this.#store.adapter.compareAndSet(this.keyOf(id), sealed, condition, physicalExpiry(options.expiresAt));
+  }
+
+  async delete(id: string, ifVersion?: string): Promise<boolean> {
+    return this.#store.adapter.delete(this.keyOf(id), ifVersion === undefined ? undefined : { ifVersion });
+  }
+
+  /** A sealed `put` for an atomic batch. */
+  async preparePut(id: string, data: T, options: RecordWriteOptions & { condition?: WriteCondition } = {}): Promise<BatchOperation> {
+    const value = await this.#seal(id, data, options.expiresAt);
+    return {
+      type: 'put',
+      key: this.keyOf(id),
+      value,
+      ...(options.expiresAt !== undefined && { expiresAt: options.expiresAt }),
+      ...(options.condition && { condition: options.condition }),
+    };
+  }
+
+  /** A `delete` for an atomic batch. */
+  prepareDelete(id: string, ifVersion?: string): BatchOperation {
+    return { type: 'delete', key: this.keyOf(id), ...(ifVersion !== undefined && { ifVersion }) };
+  }
+
+  /** Lists record ids of this kind under an id prefix, one page at a time. */
+  async listIds(options: { prefix?: string; cursor?: string; limit?: number } = {}): Promise<{ ids: string[]; cursor?: string }> {
+    const base = `${this.kind}/`;
+    const page = await this.#store.adapter.list({
+      prefix: base + (options.prefix ?? ''),
+      ...(options.cursor !== undefined && { cursor: options.cursor }),
+      ...(options.limit !== undefined && { limit: options.limit }),
+    });
+    return { ids: page.keys.map((key) => key.slice(base.length)), ...(page.cursor !== undefined && { cursor: page.cursor }) };
+  }
+
+  /** Every record under an id prefix (opened; expired and absent skipped). */
+  async *scan(prefix = ''): AsyncGenerator<StoredRecord<T>> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.listIds({ prefix, ...(cursor !== undefined && { cursor }), limit: 1000 });
+      for (const id of page.ids) {
+        const record = await this.get(id);
+        if (record) yield record;
+      }
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+  }
+}
+
+/** The physical expiry handed to the adapter (cleanup only). */
+function physicalExpiry(expiresAt: number | undefined): { expiresAt?: number } | undefined {
+  return expiresAt === undefined ? undefined : { expiresAt };
+}
