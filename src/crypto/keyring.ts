@@ -3,6 +3,7 @@ import { fromBase64Url, toBase64Url, utf8 } from '../util/bytes.js';
 import { requireArray, requireBytes, requireInteger, requireObject, requireString } from '../util/validate.js';
 import { KEY_ID_PATTERN, openWithKey, parseHeader, sealWithKey } from './envelope.js';
 import { hmacSha256, importHmacKey } from './hmac.js';
+import { pbkdf2HmacKey } from './pbkdf2.js';
 import { randomId } from './random.js';
 
 /** One generation of keys. Both `CryptoKey`s are non-extractable. */
@@ -140,14 +141,7 @@ export class Keyring {
       MIN_PBKDF2_ITERATIONS,
       MAX_PBKDF2_ITERATIONS,
     );
-    const base = await crypto.subtle.importKey('raw', utf8(passphrase), 'PBKDF2', false, ['deriveKey']);
-    const master = await crypto.subtle.deriveKey(
-      { name: 'PBKDF2', hash: 'SHA-256', salt, iterations },
-      base,
-      { name: 'HMAC', hash: 'SHA-256', length: 256 },
-      false,
-      ['sign'],
-    );
+    const master = await pbkdf2HmacKey(passphrase, salt, iterations);
     return new Keyring([await deriveEntry(master, undefined)]);
   }
 
@@ -199,7 +193,7 @@ export class Keyring {
   }
 
   /** Seals `plaintext` under the current key, bound to `aad`. */
-  seal(plaintext: Uint8Array<ArrayBuffer>, aad: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  async seal(plaintext: Uint8Array<ArrayBuffer>, aad: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
     const current = this.#entries[0]!;
     return sealWithKey(current.encryptionKey, current.id, plaintext, aad);
   }
@@ -209,7 +203,7 @@ export class Keyring {
    * @throws IntegrityError if it was altered or `aad` differs.
    * @throws KeyNotFoundError if its key is not in the ring.
    */
-  open(envelope: Uint8Array<ArrayBuffer>, aad: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  async open(envelope: Uint8Array<ArrayBuffer>, aad: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
     const header = parseHeader(envelope);
     const entry = this.#byId.get(header.keyId);
     if (!entry) throw new KeyNotFoundError(header.keyId);

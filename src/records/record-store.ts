@@ -2,6 +2,7 @@ import type { BatchOperation, StorageAdapter, WriteCondition } from '../adapter.
 import type { Keyring } from '../crypto/keyring.js';
 import { IntegrityError, InvalidRequestError } from '../errors.js';
 import { fromUtf8, utf8 } from '../util/bytes.js';
+import { optionalInteger, requireString } from '../util/validate.js';
 
 /**
  * Typed sealed records over any adapter.
@@ -18,6 +19,7 @@ import { fromUtf8, utf8 } from '../util/bytes.js';
 export const RECORD_FORMAT_VERSION = 1;
 
 const KIND_PATTERN = /^[a-z][a-z0-9-]{0,31}$/;
+const MAX_ID_LENGTH = 1024;
 
 /** A record as read back. */
 export interface StoredRecord<T> {
@@ -79,6 +81,7 @@ export class RecordCollection<T> {
 
   /** The adapter key of a record id. */
   keyOf(id: string): string {
+    requireString('id', id, { max: MAX_ID_LENGTH });
     return `${this.kind}/${id}`;
   }
 
@@ -87,6 +90,8 @@ export class RecordCollection<T> {
   }
 
   async #seal(id: string, data: T, expiresAt: number | undefined): Promise<Uint8Array<ArrayBuffer>> {
+    this.keyOf(id);
+    optionalInteger('expiresAt', expiresAt, 0, Number.MAX_SAFE_INTEGER);
     const body: SealedBody<T> = { f: RECORD_FORMAT_VERSION, x: expiresAt ?? null, d: data };
     return this.#store.keyring.seal(utf8(JSON.stringify(body)), this.#aad(id));
   }

@@ -1,0 +1,5 @@
+import { memoryAdapter } from '../../src/index.js';
+import { describeAdapterConformance, describeNegativeControl } from '../conformance/adapter-conformance.js';
+
+describeAdapterConformance('memory', { create: (clock) => memoryAdapter({ now: clock.now }) });
+describeNegativeControl('memory', () => memoryAdapter());

@@ -1,0 +1,51 @@
+// The published shape: `npm run build`, pack, install into a separate consumer
+// folder, and import every Node-loadable subpath from there.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+const consumer = mkdtempSync(join(tmpdir(), 'oauth-vault-consumer-'));
+const packageJson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  exports: Record<string, { types: string; default: string } | string>;
+};
+
+describe('built package', () => {
+  beforeAll(() => {
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe' });
+    const tarball = execFileSync('npm', ['pack', '--pack-destination', consumer, '--silent'], { cwd: root, encoding: 'utf8' }).trim();
+    const installed = join(consumer, 'node_modules', 'oauth-vault');
+    mkdirSync(installed, { recursive: true });
+    execFileSync('tar', ['-xzf', join(consumer, tarball.split('\n').pop()!), '-C', installed, '--strip-components=1']);
+    // The one runtime dependency, as npm would install it beside the package.
+    symlinkSync(join(root, 'node_modules', 'idb'), join(consumer, 'node_modules', 'idb'));
+  }, 120_000);
+
+  afterAll(() => rmSync(consumer, { recursive: true, force: true }));
+
+  test('every exports entry points at built files with types', () => {
+    for (const [subpath, target] of Object.entries(packageJson.exports)) {
+      if (typeof target === 'string') continue;
+      expect(existsSync(join(consumer, 'node_modules', 'oauth-vault', target.default)), `${subpath} default`).toBe(true);
+      expect(existsSync(join(consumer, 'node_modules', 'oauth-vault', target.types)), `${subpath} types`).toBe(true);
+    }
+  });
+
+  test('a separate consumer imports oauth-vault and oauth-vault/idb in Node', () => {
+    const script = join(consumer, 'consume.mjs');
+    writeFileSync(
+      script,
+      `import { Keyring, generateSecret, memoryAdapter, RecordStore, VaultError } from 'oauth-vault';
+       import * as idb from 'oauth-vault/idb';
+       const keyring = await Keyring.fromSecret(generateSecret());
+       const store = new RecordStore({ adapter: memoryAdapter(), keyring });
+       await store.collection('note').put('n', { hello: 'world' });
+       const read = await store.collection('note').get('n');
+       console.log(JSON.stringify({ hello: read.data.hello, error: typeof VaultError, idb: Object.keys(idb).length > 0 }));`,
+    );
+    const output = execFileSync(process.execPath, [script], { cwd: consumer, encoding: 'utf8' });
+    expect(JSON.parse(output)).toEqual({ hello: 'world', error: 'function', idb: true });
+  });
+});
