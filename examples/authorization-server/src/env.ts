@@ -1,0 +1,11 @@
+/** Bindings of the demo Worker (see ../wrangler.toml). */
+export interface DemoEnv {
+  /** Server secret: 32 random bytes, base64url (`.dev.vars` locally, `wrangler secret put` in production). */
+  VAULT_SECRET: string;
+  /** `kv` (default: KV, with single-use records in the Durable Object) or `d1` (D1, with single-use records in the Durable Object). */
+  STORAGE?: string;
+  KV: KVNamespace;
+  DB: D1Database;
+  VAULT_DO: DurableObjectNamespace;
+  ASSETS?: Fetcher;
+}

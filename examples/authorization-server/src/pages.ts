@@ -1,0 +1,54 @@
+/** The demo's only HTML: a sign-in and consent page, and an error page. */
+
+const escape = (text: string): string =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#222}
+h1{font-size:1.4rem}label{display:block;margin:1rem 0 .3rem}input[type=text]{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}
+button{padding:.5rem 1.2rem;font-size:1rem;margin:1rem .5rem 0 0;cursor:pointer}.scope{background:#f3f3f3;padding:.1rem .4rem;border-radius:4px}
+.note{color:#666;font-size:.9rem}`;
+
+function page(title: string, body: string, status = 200): Response {
+  return new Response(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+      `<title>${escape(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`,
+    {
+      status,
+      headers: {
+        'Content-Type': 'text/html;charset=UTF-8',
+        'Cache-Control': 'no-store',
+        'X-Frame-Options': 'DENY',
+        'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        'Referrer-Policy': 'no-referrer',
+      },
+    },
+  );
+}
+
+export interface ConsentView {
+  sessionId: string;
+  clientName: string;
+  redirectHost: string;
+  scope: string[];
+}
+
+export function consentPage(view: ConsentView): Response {
+  const scopes = view.scope.length ? view.scope.map((s) => `<span class="scope">${escape(s)}</span>`).join(' ') : 'no particular scope';
+  return page(
+    'Sign in',
+    `<h1>Sign in to continue</h1>
+<p><strong>${escape(view.clientName)}</strong> (redirecting to ${escape(view.redirectHost)}) asks for: ${scopes}.</p>
+<form method="post" action="/authorize">
+<input type="hidden" name="session" value="${escape(view.sessionId)}">
+<label for="user">Demo user name (any name; there are no passwords in this demo)</label>
+<input type="text" id="user" name="user" required maxlength="64" autocomplete="username" autofocus>
+<button type="submit" name="decision" value="approve">Sign in and allow</button>
+<button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
+</form>
+<p class="note">The code, tokens and your user name are stored only sealed (AES-256-GCM) or as HMAC lookup ids.</p>`,
+  );
+}
+
+export function errorPage(message: string, status = 400): Response {
+  return page('Authorization error', `<h1>Authorization error</h1><p>${escape(message)}</p>`, status);
+}

@@ -1,0 +1,151 @@
+// Malformed requests to every endpoint of the demo server: always the RFC
+// error JSON with 400 or 401, never a 500, and nothing stored is changed.
+import { env } from 'cloudflare:workers';
+import { describe, expect, test } from 'vitest';
+import { handleRequest } from '../../examples/authorization-server/src/app.js';
+import type { DemoEnv } from '../../examples/authorization-server/src/env.js';
+import { generateSecret } from '../../src/index.js';
+
+const ISSUER = 'https://as.demo.test';
+const demo: DemoEnv = { VAULT_SECRET: generateSecret(), KV: env.KV, DB: env.DB, VAULT_DO: env.VAULT_DO as unknown as DurableObjectNamespace };
+const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
+
+const send = (path: string, init: RequestInit = {}) => handleRequest(new Request(`${ISSUER}${path}`, init), demo);
+const post = (path: string, body: string | Record<string, string>, headers: Record<string, string> = FORM) =>
+  send(path, { method: 'POST', headers, body: typeof body === 'string' ? body : new URLSearchParams(body).toString() });
+const basic = (id: string, secret: string) => ({ ...FORM, Authorization: `Basic ${btoa(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`)}` });
+
+async function expectError(response: Response, status: number, error: string): Promise<void> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('Content-Type')).toContain('application/json');
+  const body = (await response.json()) as { error: string; error_description?: string };
+  expect(body.error).toBe(error);
+  if (status === 401) expect(response.headers.get('WWW-Authenticate')).toBeTruthy();
+  expect(response.headers.get('Cache-Control')).toBe('no-store');
+}
+
+async function registerConfidential(): Promise<{ clientId: string; clientSecret: string }> {
+  const response = await post(
+    '/register',
+    JSON.stringify({ redirect_uris: ['https://client.test/cb'], token_endpoint_auth_method: 'client_secret_basic' }),
+    { 'Content-Type': 'application/json' },
+  );
+  expect(response.status).toBe(201);
+  const body = (await response.json()) as { client_id: string; client_secret: string };
+  return { clientId: body.client_id, clientSecret: body.client_secret };
+}
+
+describe('demo server: malformed requests', () => {
+  const oneMegabyte = `grant_type=authorization_code&code=${'a'.repeat(1024 * 1024)}`;
+
+  test('/token', async () => {
+    const { clientId, clientSecret } = await registerConfidential();
+    const auth = basic(clientId, clientSecret);
+    await expectError(await post('/token', JSON.stringify({ grant_type: 'refresh_token' }), { ...auth, 'Content-Type': 'application/json' }), 400, 'invalid_request');
+    await expectError(await post('/token', {}, auth), 400, 'invalid_request');
+    await expectError(await post('/token', { grant_type: 'authorization_code' }, auth), 400, 'invalid_request');
+    await expectError(await post('/token', 'grant_type=refresh_token&grant_type=refresh_token&refresh_token=x', auth), 400, 'invalid_request');
+    await expectError(await post('/token', oneMegabyte, auth), 400, 'invalid_request');
+    await expectError(await post('/token', { grant_type: 'password', username: 'a', password: 'b' }, auth), 400, 'unsupported_grant_type');
+    await expectError(await post('/token', { grant_type: 'client_credentials' }, auth), 400, 'unsupported_grant_type');
+    await expectError(await post('/token', { grant_type: 'refresh_token', refresh_token: 'x' }, basic(clientId, 'wrong-secret')), 401, 'invalid_client');
+    await expectError(await post('/token', { grant_type: 'refresh_token', refresh_token: 'x' }, basic('no-such-client', 'x')), 401, 'invalid_client');
+    await expectError(await post('/token', { grant_type: 'refresh_token', refresh_token: 'x' }, { ...FORM, Authorization: 'Basic !!!' }), 401, 'invalid_client');
+    await expectError(await post('/token', { grant_type: 'refresh_token', refresh_token: 'x' }), 401, 'invalid_client');
+    await expectError(
+      await post('/token', { grant_type: 'refresh_token', refresh_token: 'x', client_id: clientId, client_secret: clientSecret }, auth),
+      400,
+      'invalid_request',
+    );
+    await expectError(await post('/token', { grant_type: 'refresh_token', refresh_token: 'not-a-token' }, auth), 400, 'invalid_grant');
+    await expectError(
+      await post('/token', { grant_type: 'authorization_code', code: 'not-a-code', redirect_uri: 'https://client.test/cb' }, auth),
+      400,
+      'invalid_grant',
+    );
+    expect((await send('/token')).status).toBe(405);
+  });
+
+  test('/revoke and /introspect', async () => {
+    const { clientId, clientSecret } = await registerConfidential();
+    const auth = basic(clientId, clientSecret);
+    for (const path of ['/revoke', '/introspect']) {
+      await expectError(await post(path, JSON.stringify({ token: 'x' }), { ...auth, 'Content-Type': 'application/json' }), 400, 'invalid_request');
+      await expectError(await post(path, {}, auth), 400, 'invalid_request');
+      await expectError(await post(path, 'token=a&token=b', auth), 400, 'invalid_request');
+      await expectError(await post(path, `token=${'t'.repeat(1024 * 1024)}`, auth), 400, 'invalid_request');
+      await expectError(await post(path, { token: 'x' }, basic(clientId, 'wrong')), 401, 'invalid_client');
+    }
+    // Introspection needs an authenticated confidential client; revocation of an unknown token is a success.
+    await expectError(await post('/introspect', { token: 'x', client_id: clientId }), 401, 'invalid_client');
+    expect((await post('/revoke', { token: 'unknown-token' }, auth)).status).toBe(200);
+    expect(await (await post('/introspect', { token: 'unknown-token' }, auth)).json()).toEqual({ active: false });
+  });
+
+  test('/register', async () => {
+    const json = { 'Content-Type': 'application/json' };
+    await expectError(await post('/register', 'redirect_uris=https://x.test/cb'), 400, 'invalid_request');
+    await expectError(await post('/register', '{not json', json), 400, 'invalid_request');
+    await expectError(await post('/register', '[]', json), 400, 'invalid_client_metadata');
+    await expectError(await post('/register', JSON.stringify({}), json), 400, 'invalid_redirect_uri');
+    await expectError(await post('/register', JSON.stringify({ redirect_uris: ['http://evil.test/cb'] }), json), 400, 'invalid_redirect_uri');
+    await expectError(await post('/register', JSON.stringify({ redirect_uris: ['https://x.test/cb#frag'] }), json), 400, 'invalid_redirect_uri');
+    await expectError(await post('/register', JSON.stringify({ redirect_uris: ['not a uri'] }), json), 400, 'invalid_redirect_uri');
+    await expectError(
+      await post('/register', JSON.stringify({ redirect_uris: ['https://x.test/cb'], token_endpoint_auth_method: 'private_key_jwt' }), json),
+      400,
+      'invalid_client_metadata',
+    );
+    await expectError(await post('/register', JSON.stringify({ redirect_uris: ['https://x.test/cb'], scope: 42 }), json), 400, 'invalid_client_metadata');
+    await expectError(await post('/register', JSON.stringify({ redirect_uris: ['https://x.test/'.padEnd(1024 * 1024, 'a')] }), json), 400, 'invalid_request');
+  });
+
+  test('/api/me', async () => {
+    for (const authorization of [undefined, 'Bearer', 'Bearer not-a-token', 'Basic abc', `Bearer ${'a'.repeat(100_000)}`]) {
+      const response = await send('/api/me', authorization ? { headers: { Authorization: authorization } } : {});
+      expect(response.status).toBe(401);
+      expect(response.headers.get('WWW-Authenticate')).toMatch(/^Bearer/);
+    }
+  });
+
+  test('/authorize never redirects to an unverified URI and answers 400 for bad requests', async () => {
+    const { clientId } = await registerConfidential();
+    const cases = [
+      '/authorize',
+      '/authorize?client_id=unknown&redirect_uri=https://client.test/cb',
+      `/authorize?client_id=${clientId}&redirect_uri=https://attacker.test/cb&response_type=code`,
+      `/authorize?client_id=${clientId}&client_id=${clientId}`,
+    ];
+    for (const path of cases) {
+      const response = await send(path);
+      expect(response.status, path).toBe(400);
+      expect(response.headers.get('Location')).toBeNull();
+    }
+    // Known client and redirect URI: errors go back to the client with state (RFC 6749 §4.1.2.1).
+    const base = `/authorize?client_id=${clientId}&redirect_uri=${encodeURIComponent('https://client.test/cb')}&state=xyz`;
+    for (const [query, error] of [
+      ['&response_type=token', 'unsupported_response_type'],
+      ['&response_type=code', 'invalid_request'],
+      ['&response_type=code&code_challenge=abc&code_challenge_method=plain', 'invalid_request'],
+    ] as const) {
+      const response = await send(base + query);
+      expect(response.status).toBe(302);
+      const location = new URL(response.headers.get('Location')!);
+      expect(location.origin + location.pathname).toBe('https://client.test/cb');
+      expect(location.searchParams.get('error')).toBe(error);
+      expect(location.searchParams.get('state')).toBe('xyz');
+    }
+    // A POST with a forged or missing session and a huge body.
+    for (const body of ['session=forged&user=a&decision=approve', '', `user=${'a'.repeat(1024 * 1024)}`]) {
+      const response = await post('/authorize', body);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('Location')).toBeNull();
+    }
+  });
+
+  test('unknown paths and methods', async () => {
+    expect((await send('/nope')).status).toBe(404);
+    expect((await send('/register')).status).toBe(405);
+    expect((await post('/.well-known/oauth-authorization-server', {})).status).toBe(405);
+  });
+});
