@@ -151,10 +151,11 @@ export class Keyring {
    * {@link Keyring.fromKeys}; the key bytes never exist in JavaScript.
    */
   static async generate(): Promise<Keyring> {
-    const [encryptionKey, lookupKey] = await Promise.all([
+    // Symmetric algorithms give a CryptoKey; the cast only narrows the union some lib typings declare.
+    const [encryptionKey, lookupKey] = (await Promise.all([
       crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']),
       crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256', length: 256 }, false, ['sign']),
-    ]);
+    ])) as [CryptoKey, CryptoKey];
     return new Keyring([{ id: randomId(6), encryptionKey, lookupKey }]);
   }
 
