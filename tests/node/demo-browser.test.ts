@@ -28,7 +28,8 @@ describe('demo SPA against the running demo server, in Chromium', () => {
   const field = (page: Page, name: string) => page.locator(`[data-field="${name}"]`);
 
   test('sign in, call the API, refresh, sign out', async () => {
-    const page = await browser!.newPage();
+    const context = await browser!.newContext();
+    const page = await context.newPage();
     await page.goto(`${server!.url}/`);
     await expect.poll(() => field(page, 'state').textContent()).toBe('signed out');
 
@@ -52,11 +53,12 @@ describe('demo SPA against the running demo server, in Chromium', () => {
     await expect.poll(() => page.locator('#output').textContent()).toContain('"status": 200');
 
     // A second tab sees the sign-out of the first.
-    const other = await page.context().newPage();
+    const other = await context.newPage();
     await other.goto(`${server!.url}/`);
     await expect.poll(() => field(other, 'state').textContent()).toBe('signed in');
     await page.click('#sign-out');
     await expect.poll(() => field(page, 'state').textContent()).toBe('signed out');
     await expect.poll(() => field(other, 'state').textContent(), { timeout: 2000 }).toBe('signed out');
+    await context.close();
   });
 });

@@ -1,0 +1,374 @@
+import { MIN_PBKDF2_ITERATIONS, type Keyring } from '../crypto/keyring.js';
+import { InvalidRequestError, KeyNotFoundError, TimeoutError, VaultError } from '../errors.js';
+import { RecordStore, type RecordCollection, type StoredRecord } from '../records/record-store.js';
+import { optionalInteger, requireObject, requireString } from '../util/validate.js';
+import type { VaultStorage } from './key-store.js';
+import { defaultLocks, untilAborted, openChannel, withWebLock, type LockManagerLike, type TabChannel, type TabMessage } from './tab-sync.js';
+import { expiresWithin, parseTokenResponse, type TokenResponse, type TokenSet } from './token-set.js';
+import { VaultKeys, type VaultKeyMode } from './vault-keys.js';
+
+/** Calls the token endpoint with `grant_type=refresh_token`; resolves with its JSON response. */
+export type RefreshFunction = (refreshToken: string, context: { signal: AbortSignal }) => Promise<TokenResponse>;
+
+export interface TokenVaultOptions {
+  /** Where sealed tokens and keys live: `indexedDbStorage()` from `oauth-vault/idb`. */
+  storage: VaultStorage;
+  /** Names the cross-tab lock and channel; tabs sharing a vault must use the same name. Default `"oauth-vault"`. */
+  name?: string;
+  /** `"generate"` (default): random non-extractable keys kept in storage. `"passphrase"`: PBKDF2, never stored; locked until `unlock`. */
+  keys?: VaultKeyMode;
+  /** PBKDF2 iterations for a new passphrase vault; default 600,000, at least 100,000. */
+  iterations?: number;
+  /** Refreshes tokens; without it `getAccessToken()` never refreshes. */
+  refresh?: RefreshFunction;
+  /** Refresh when the access token expires within this many ms; default 60,000. */
+  refreshSkewMs?: number;
+  /** Longest wait for the cross-tab refresh lock, and longest a refresh may take; default 10,000 ms. */
+  lockTimeoutMs?: number;
+  /** Refresh in the background when the token expires within `windowMs` (default 5 min), checked every `intervalMs` (default 30 s). */
+  backgroundRefresh?: { windowMs?: number; intervalMs?: number };
+  /** Receives errors of background refreshes (foreground calls throw them instead). */
+  onBackgroundError?: (error: unknown) => void;
+  /**
+   * The Web Locks manager; default `navigator.locks`, looked up per call.
+   * `null` turns cross-tab coordination off (single flight within this tab
+   * only): for tests and runtimes whose locks misbehave, not for production.
+   */
+  locks?: LockManagerLike | null;
+  /** Clock, epoch milliseconds (tests inject one). */
+  now?: () => number;
+}
+
+/** A change seen by {@link TokenVault.onChange}; carries no token. */
+export interface TokenVaultChange {
+  readonly kind: 'saved' | 'refreshed' | 'cleared';
+  /** Storage version of the token record after the change; `null` after a clear. */
+  readonly version: string | null;
+  /** Whether the change was made in another tab. */
+  readonly remote: boolean;
+}
+
+type ResolvedOptions = TokenVaultOptions & Required<Pick<TokenVaultOptions, 'refreshSkewMs' | 'lockTimeoutMs' | 'now'>>;
+
+const RECORD_KIND = 'tokens';
+const RECORD_ID = 'current';
+const MAX_MS = 24 * 3600 * 1000;
+
+/**
+ * The SPA's token store: OAuth tokens sealed with AES-GCM under a
+ * non-extractable key, refreshed once across every open tab, cleared in every
+ * tab on logout.
+ *
+ * @example
+ * ```ts
+ * import { TokenVault } from 'oauth-vault';
+ * import { indexedDbStorage } from 'oauth-vault/idb';
+ *
+ * const vault = await TokenVault.open({
+ *   storage: indexedDbStorage({ name: 'my-app' }),
+ *   name: 'my-app',
+ *   refresh: async (refreshToken, { signal }) => {
+ *     const response = await fetch('/oauth/token', {
+ *       method: 'POST', signal,
+ *       body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'spa' }),
+ *     });
+ *     if (!response.ok) throw new Error(`refresh failed: ${response.status}`);
+ *     return response.json();
+ *   },
+ * });
+ * await vault.save(tokenResponseFromLogin);
+ * const accessToken = await vault.getAccessToken(); // refreshed if needed, once for all tabs
+ * ```
+ */
+export class TokenVault {
+  readonly #storage: VaultStorage;
+  readonly #keys: VaultKeys;
+  readonly #options: ResolvedOptions;
+  readonly #lockName: string;
+  readonly #listeners = new Set<(change: TokenVaultChange) => void>();
+  #channel: TabChannel | undefined;
+  #inflight: Promise<TokenSet | null> | undefined;
+  #abort = new AbortController();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  private constructor(options: ResolvedOptions, keys: VaultKeys, name: string) {
+    this.#options = options;
+    this.#storage = options.storage;
+    this.#keys = keys;
+    this.#lockName = `oauth-vault:${name}:refresh`;
+    this.#channel = openChannel(`oauth-vault:${name}`, (message) => this.#onRemote(message));
+  }
+
+  /**
+   * Opens (or creates) the vault. In generate mode the keys are created on
+   * first open; in passphrase mode the vault starts locked.
+   */
+  static async open(options: TokenVaultOptions): Promise<TokenVault> {
+    requireObject('options', options);
+    const storage = requireObject('options.storage', options.storage) as unknown as VaultStorage;
+    requireObject('options.storage.adapter', storage.adapter);
+    requireObject('options.storage.keyStore', storage.keyStore);
+    const name = requireString('options.name', options.name ?? 'oauth-vault', { max: 128 });
+    const mode = options.keys ?? 'generate';
+    if (mode !== 'generate' && mode !== 'passphrase') throw new InvalidRequestError('options.keys', 'must be "generate" or "passphrase"');
+    const iterations = optionalInteger('options.iterations', options.iterations, MIN_PBKDF2_ITERATIONS, 10_000_000);
+    if (options.refresh !== undefined && typeof options.refresh !== 'function') throw new InvalidRequestError('options.refresh', 'must be a function');
+    const resolved = {
+      ...options,
+      refreshSkewMs: optionalInteger('options.refreshSkewMs', options.refreshSkewMs, 0, MAX_MS) ?? 60_000,
+      lockTimeoutMs: optionalInteger('options.lockTimeoutMs', options.lockTimeoutMs, 1, MAX_MS) ?? 10_000,
+      now: options.now ?? Date.now,
+    };
+    const keys = new VaultKeys(storage.keyStore, storage.adapter, mode, iterations);
+    if (mode === 'generate') await keys.keyring({ create: true });
+    const vault = new TokenVault(resolved, keys, name);
+    vault.#startBackground();
+    return vault;
+  }
+
+  /** True in passphrase mode until `unlock` succeeds (and again after `lock`/`clear` anywhere). */
+  get locked(): boolean {
+    return this.#keys.locked;
+  }
+
+  /**
+   * Unlocks a passphrase vault (the first unlock of a new vault sets the passphrase).
+   * @throws InvalidRequestError with field `"passphrase"` when it is wrong; nothing changes.
+   */
+  async unlock(passphrase: string): Promise<void> {
+    this.#assertOpen();
+    await this.#keys.unlock(passphrase);
+  }
+
+  /** Forgets the passphrase-derived key in this tab. */
+  lock(): void {
+    if (this.#keys.mode === 'passphrase') this.#keys.forget();
+  }
+
+  /**
+   * Validates and stores a token endpoint response (replacing what was there).
+   * @throws InvalidRequestError naming the bad member (e.g. `"tokenResponse.expires_in"`); stored tokens are untouched.
+   * @throws VaultLockedError in passphrase mode before `unlock`.
+   */
+  async save(tokenResponse: TokenResponse): Promise<TokenSet> {
+    this.#assertOpen();
+    const tokens = parseTokenResponse(tokenResponse, this.#options.now(), 'tokenResponse');
+    // Fresh keys before a write: another tab may have cleared the vault and its keys.
+    const keyring = (await this.#keys.keyring({ fresh: true, create: true }))!;
+    const version = await this.#records(keyring).put(RECORD_ID, tokens);
+    this.#publish({ kind: 'saved', version });
+    this.#startBackground();
+    return tokens;
+  }
+
+  /** The stored tokens, or `null`; never refreshes. */
+  async get(): Promise<TokenSet | null> {
+    this.#assertOpen();
+    return (await this.#read())?.data ?? null;
+  }
+
+  /**
+   * A usable access token: the stored one, or a refreshed one when it expires
+   * within the skew. Of concurrent callers in all tabs, one refreshes and the
+   * others wait for and use its result. `null` when there are no tokens, or
+   * the access token has expired and cannot be refreshed.
+   * @throws TimeoutError when the lock or the refresh takes longer than `lockTimeoutMs`.
+   */
+  async getAccessToken(): Promise<string | null> {
+    this.#assertOpen();
+    const now = this.#options.now();
+    const current = (await this.#read())?.data;
+    if (!current) return null;
+    if (!expiresWithin(current, now, this.#options.refreshSkewMs)) return current.accessToken;
+    if (!current.refreshToken || !this.#options.refresh) return expiresWithin(current, now, 0) ? null : current.accessToken;
+    const skew = this.#options.refreshSkewMs;
+    const refreshed = await this.#refreshOnce((record) => expiresWithin(record.data, this.#options.now(), skew));
+    if (refreshed && !expiresWithin(refreshed, this.#options.now(), 0)) return refreshed.accessToken;
+    return null;
+  }
+
+  /**
+   * Refreshes now, whatever the expiry (e.g. after an API answered 401), once
+   * across tabs: if another tab refreshed while this one waited, its tokens
+   * are used instead of refreshing again. `null` when there are no tokens, or
+   * no refresh token or `refresh` function.
+   * @throws TimeoutError when the lock or the refresh takes longer than `lockTimeoutMs`.
+   */
+  async refresh(): Promise<TokenSet | null> {
+    this.#assertOpen();
+    const seen = await this.#read();
+    if (!seen?.data.refreshToken || !this.#options.refresh) return null;
+    // Stale means "still the record we saw": anything newer is another tab's refresh (or login).
+    return this.#refreshOnce((record) => record.version === seen.version);
+  }
+
+  /** Removes tokens and keys here and in every tab of this origin. Works while locked. */
+  async clear(): Promise<void> {
+    this.#assertOpen();
+    this.#abort.abort(new VaultError('the vault was cleared'));
+    this.#abort = new AbortController();
+    this.#stopBackground();
+    await this.#storage.adapter.delete(`${RECORD_KIND}/${RECORD_ID}`);
+    await this.#keys.destroy();
+    this.#publish({ kind: 'cleared', version: null });
+  }
+
+  /** Calls `listener` on every change, in this tab or another. Returns the unsubscribe function. */
+  onChange(listener: (change: TokenVaultChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  /** Stops background refresh, leaves the channel and closes the storage. The stored tokens stay. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stopBackground();
+    this.#abort.abort(new VaultError('the vault was closed'));
+    this.#channel?.close();
+    this.#channel = undefined;
+    this.#listeners.clear();
+    await this.#storage.adapter.close?.();
+  }
+
+  #records(keyring: Keyring): RecordCollection<TokenSet> {
+    return new RecordStore({ adapter: this.#storage.adapter, keyring, now: this.#options.now }).collection<TokenSet>(RECORD_KIND);
+  }
+
+  async #read(): Promise<StoredRecord<TokenSet> | null> {
+    const keyring = await this.#keys.keyring();
+    if (!keyring) return null;
+    try {
+      return await this.#records(keyring).get(RECORD_ID);
+    } catch (error) {
+      // Written under keys another tab just created (after a clear): reload them once.
+      if (!(error instanceof KeyNotFoundError) || this.#keys.mode !== 'generate') throw error;
+      const reloaded = await this.#keys.keyring({ fresh: true });
+      if (!reloaded) return null;
+      return this.#records(reloaded).get(RECORD_ID);
+    }
+  }
+
+  /**
+   * One refresh at a time in this tab; across tabs, one at a time through the
+   * Web Lock. `isStale` decides, on the record re-read under the lock, whether
+   * a refresh is still needed.
+   */
+  #refreshOnce(isStale: (record: StoredRecord<TokenSet>) => boolean): Promise<TokenSet | null> {
+    this.#inflight ??= this.#underLock(() => this.#refreshUnderLock(isStale)).finally(() => {
+      this.#inflight = undefined;
+    });
+    return this.#inflight;
+  }
+
+  async #underLock(task: () => Promise<TokenSet | null>): Promise<TokenSet | null> {
+    const locks = this.#options.locks === null ? undefined : (this.#options.locks ?? defaultLocks());
+    if (!locks) return task();
+    try {
+      return await withWebLock(locks, this.#lockName, this.#options.lockTimeoutMs, task);
+    } catch (error) {
+      if (!(error instanceof TimeoutError)) throw error;
+      // The holder is stuck; perhaps it still stored new tokens. Use them if so.
+      const current = (await this.#read())?.data;
+      if (current && !expiresWithin(current, this.#options.now(), 0)) return current;
+      throw error;
+    }
+  }
+
+  async #refreshUnderLock(isStale: (record: StoredRecord<TokenSet>) => boolean): Promise<TokenSet | null> {
+    // Re-read under the lock: the tab that held it before us may have refreshed already.
+    const current = await this.#read();
+    if (!current) return null;
+    if (!isStale(current)) return current.data;
+    const refreshToken = current.data.refreshToken;
+    const refresh = this.#options.refresh;
+    if (!refreshToken || !refresh) return current.data;
+    const response = await this.#callRefresh(refresh, refreshToken);
+    if (response === null) return null;
+    const fresh = parseTokenResponse(response, this.#options.now(), 'refresh response');
+    // No refresh_token in the response: the server does not rotate; keep the one we have.
+    const next: TokenSet = fresh.refreshToken ? fresh : { ...fresh, refreshToken };
+    const keyring = await this.#keys.keyring();
+    if (!keyring) return null; // cleared in another tab meanwhile
+    // Only over the record we refreshed: a clear or a new login meanwhile wins, and is not overwritten.
+    const version = await this.#records(keyring).compareAndSet(RECORD_ID, next, { ifVersion: current.version });
+    if (version === null) return (await this.#read())?.data ?? null;
+    this.#publish({ kind: 'refreshed', version });
+    return next;
+  }
+
+  /**
+   * Calls the caller's refresh function with a signal that aborts on timeout
+   * (so a hung request cannot hold the lock) and on `clear()`/`close()`.
+   * Resolves `null` when the vault was cleared meanwhile.
+   */
+  async #callRefresh(refresh: RefreshFunction, refreshToken: string): Promise<TokenResponse | null> {
+    const vaultSignal = this.#abort.signal;
+    const controller = new AbortController();
+    const onVaultAbort = (): void => controller.abort(vaultSignal.reason);
+    vaultSignal.addEventListener('abort', onVaultAbort, { once: true });
+    const timeoutMs = this.#options.lockTimeoutMs;
+    const timer = setTimeout(() => controller.abort(new TimeoutError(`the refresh took more than ${timeoutMs} ms`)), timeoutMs);
+    try {
+      return await untilAborted(Promise.resolve().then(() => refresh(refreshToken, { signal: controller.signal })), controller.signal);
+    } catch (error) {
+      // Cleared meanwhile: there is nothing to refresh any more; the answer is "no token".
+      if (vaultSignal.aborted && error === vaultSignal.reason && !this.#closed) return null;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      vaultSignal.removeEventListener('abort', onVaultAbort);
+    }
+  }
+
+  #publish(message: TabMessage): void {
+    this.#channel?.postMessage(message);
+    this.#emit({ ...message, remote: false });
+  }
+
+  #onRemote(message: TabMessage): void {
+    if (message.kind === 'cleared') this.#keys.forget(); // keys are gone: drop the cached ones (locks a passphrase vault)
+    this.#emit({ ...message, remote: true });
+  }
+
+  #emit(change: TokenVaultChange): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch (error) {
+        // A faulty listener must not break the vault or the other listeners; surface it asynchronously.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+
+  #startBackground(): void {
+    const settings = this.#options.backgroundRefresh;
+    if (!settings || this.#timer !== undefined || this.#closed || !this.#options.refresh) return;
+    const windowMs = optionalInteger('options.backgroundRefresh.windowMs', settings.windowMs, 0, MAX_MS) ?? 300_000;
+    const intervalMs = optionalInteger('options.backgroundRefresh.intervalMs', settings.intervalMs, 10, MAX_MS) ?? 30_000;
+    this.#timer = setInterval(() => {
+      if (this.#keys.locked || this.#closed) return;
+      this.#backgroundTick(windowMs).catch((error: unknown) => this.#options.onBackgroundError?.(error));
+    }, intervalMs);
+  }
+
+  async #backgroundTick(windowMs: number): Promise<void> {
+    const current = (await this.#read())?.data;
+    if (current?.refreshToken && expiresWithin(current, this.#options.now(), windowMs)) {
+      await this.#refreshOnce((record) => expiresWithin(record.data, this.#options.now(), windowMs));
+    }
+  }
+
+  #stopBackground(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new VaultError('the vault is closed');
+  }
+}

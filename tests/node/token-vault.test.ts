@@ -1,0 +1,272 @@
+import 'fake-indexeddb/auto';
+import { IDBFactory } from 'fake-indexeddb';
+import { afterEach, describe, expect, test } from 'vitest';
+import { indexedDbStorage } from '../../adapters/indexeddb/index.js';
+import { TokenVault, type TokenVaultChange, type TokenVaultOptions } from '../../src/client/index.js';
+import { InvalidRequestError, TimeoutError, VaultLockedError } from '../../src/errors.js';
+
+// Fast unit tests of TokenVault's logic over fake-indexeddb. Node 20 has no
+// navigator.locks, so these cover the in-tab single flight; the cross-tab lock
+// is tested in Chromium (tests/node/token-vault-tabs.test.ts).
+
+const factory = new IDBFactory();
+const open: TokenVault[] = [];
+let dbCounter = 0;
+
+function clock(start = 1_800_000_000_000) {
+  let time = start;
+  return { now: () => time, advance: (ms: number) => void (time += ms) };
+}
+
+async function openVault(name: string, options: Partial<TokenVaultOptions> = {}): Promise<TokenVault> {
+  const vault = await TokenVault.open({ storage: indexedDbStorage({ name, indexedDB: factory }), name, ...options });
+  open.push(vault);
+  return vault;
+}
+
+/** A fake token endpoint that rotates: each call returns a new pair. */
+function rotatingServer(delayMs = 20) {
+  let calls = 0;
+  const refresh = async (refreshToken: string) => {
+    calls++;
+    const n = calls;
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    return { access_token: `at-${n}`, token_type: 'Bearer', expires_in: 3600, refresh_token: `rt-${n}`, seen: refreshToken };
+  };
+  return { refresh, calls: () => calls };
+}
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((vault) => vault.close()));
+});
+
+const login = { access_token: 'at-0', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-0', scope: 'openid api', id_token: 'idt' };
+
+describe('TokenVault (Node, fake-indexeddb)', () => {
+  test('save then get, and a new vault on the same database reads the tokens', async () => {
+    const name = `db-${dbCounter++}`;
+    const c = clock();
+    const vault = await openVault(name, { now: c.now });
+    expect(await vault.get()).toBeNull();
+    await vault.save(login);
+    const expected = { accessToken: 'at-0', tokenType: 'Bearer', expiresAt: c.now() + 3_600_000, refreshToken: 'rt-0', scope: 'openid api', idToken: 'idt' };
+    expect(await vault.get()).toEqual(expected);
+    await vault.close();
+    const reopened = await openVault(name, { now: c.now });
+    expect(await reopened.get()).toEqual(expected);
+  });
+
+  test('several tabs opening a new vault at once agree on one set of keys', async () => {
+    const name = `db-${dbCounter++}`;
+    const vaults = await Promise.all([0, 1, 2, 3].map(() => openVault(name)));
+    await vaults[3]!.save(login);
+    for (const vault of vaults) expect((await vault.get())?.accessToken).toBe('at-0');
+  });
+
+  test.each([
+    ['not an object', 'tokenResponse', 'nope'],
+    ['missing access_token', 'tokenResponse.access_token', { token_type: 'Bearer', expires_in: 60 }],
+    ['empty access_token', 'tokenResponse.access_token', { access_token: '', token_type: 'Bearer' }],
+    ['missing token_type', 'tokenResponse.token_type', { access_token: 'x' }],
+    ['expires_in as words', 'tokenResponse.expires_in', { access_token: 'x', token_type: 'Bearer', expires_in: 'an hour' }],
+    ['fractional expires_in', 'tokenResponse.expires_in', { access_token: 'x', token_type: 'Bearer', expires_in: 1.5 }],
+    ['negative expires_in', 'tokenResponse.expires_in', { access_token: 'x', token_type: 'Bearer', expires_in: -1 }],
+    ['refresh_token not a string', 'tokenResponse.refresh_token', { access_token: 'x', token_type: 'Bearer', refresh_token: 5 }],
+    ['id_token empty', 'tokenResponse.id_token', { access_token: 'x', token_type: 'Bearer', id_token: '' }],
+  ])('save() refuses a response with %s (field %s) and keeps the previous tokens', async (_, field, response) => {
+    const vault = await openVault(`db-${dbCounter++}`);
+    await vault.save(login);
+    const before = await vault.get();
+    const error = await vault.save(response as never).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect((error as InvalidRequestError).field).toBe(field);
+    expect((error as Error).message).not.toContain('at-0');
+    expect(await vault.get()).toEqual(before);
+  });
+
+  test('getAccessToken: no refresh while fresh; one refresh for 10 concurrent callers once within the skew; rotation stored', async () => {
+    const c = clock();
+    const server = rotatingServer();
+    const vault = await openVault(`db-${dbCounter++}`, { now: c.now, refresh: server.refresh });
+    await vault.save(login);
+    expect(await vault.getAccessToken()).toBe('at-0');
+    c.advance(3_600_000 - 59_000); // inside the 60 s skew
+    const tokens = await Promise.all(Array.from({ length: 10 }, () => vault.getAccessToken()));
+    expect(server.calls()).toBe(1);
+    expect(new Set(tokens)).toEqual(new Set(['at-1']));
+    expect((await vault.get())?.refreshToken).toBe('rt-1');
+  });
+
+  test('negative control: without the in-tab single flight (separate vault objects, no locks), callers refresh several times', async () => {
+    const c = clock();
+    const server = rotatingServer();
+    const name = `db-${dbCounter++}`;
+    const vaults = await Promise.all([0, 1, 2].map(() => openVault(name, { now: c.now, refresh: server.refresh, locks: null })));
+    await vaults[0]!.save(login);
+    c.advance(3_600_000);
+    await Promise.all(vaults.map((vault) => vault.getAccessToken()));
+    expect(server.calls()).toBeGreaterThan(1);
+  });
+
+  test('refresh() forces a refresh of fresh tokens, once for concurrent callers; null without a refresh token', async () => {
+    const server = rotatingServer();
+    const vault = await openVault(`db-${dbCounter++}`, { refresh: server.refresh });
+    expect(await vault.refresh()).toBeNull(); // nothing stored
+    await vault.save(login);
+    const results = await Promise.all(Array.from({ length: 5 }, () => vault.refresh()));
+    expect(server.calls()).toBe(1);
+    expect(results.map((tokens) => tokens?.refreshToken)).toEqual(Array(5).fill('rt-1'));
+    expect((await vault.refresh())?.refreshToken).toBe('rt-2'); // a later call refreshes again
+    await vault.save({ access_token: 'no-refresh', token_type: 'Bearer' });
+    expect(await vault.refresh()).toBeNull();
+    expect(server.calls()).toBe(2);
+  });
+
+  test('expires_in sent as a decimal string (some servers do) is accepted', async () => {
+    const c = clock();
+    const vault = await openVault(`db-${dbCounter++}`, { now: c.now });
+    expect((await vault.save({ access_token: 'x', token_type: 'Bearer', expires_in: '3599' })).expiresAt).toBe(c.now() + 3_599_000);
+  });
+
+  test('a server that does not rotate: the refresh token is kept', async () => {
+    const c = clock();
+    const vault = await openVault(`db-${dbCounter++}`, {
+      now: c.now,
+      refresh: async () => ({ access_token: 'at-new', token_type: 'Bearer', expires_in: 600 }),
+    });
+    await vault.save(login);
+    c.advance(3_600_001);
+    expect(await vault.getAccessToken()).toBe('at-new');
+    expect((await vault.get())?.refreshToken).toBe('rt-0');
+  });
+
+  test('expired without a refresh token or refresh function: null; a refresh that hangs: TimeoutError, then recovers', async () => {
+    const c = clock();
+    const noRefresh = await openVault(`db-${dbCounter++}`, { now: c.now });
+    await noRefresh.save({ access_token: 'x', token_type: 'Bearer', expires_in: 10 });
+    c.advance(10_000);
+    expect(await noRefresh.getAccessToken()).toBeNull();
+
+    let hang = true;
+    const signals: AbortSignal[] = [];
+    const vault = await openVault(`db-${dbCounter++}`, {
+      now: c.now,
+      lockTimeoutMs: 200,
+      refresh: (_, { signal }) => {
+        signals.push(signal);
+        return hang ? new Promise(() => undefined) : Promise.resolve({ access_token: 'at-ok', token_type: 'Bearer', expires_in: 60 * 60 });
+      },
+    });
+    await vault.save(login);
+    c.advance(3_600_000);
+    await expect(vault.getAccessToken()).rejects.toBeInstanceOf(TimeoutError);
+    expect(signals[0]!.aborted).toBe(true); // the hung request itself is told to stop
+    expect(signals[0]!.reason).toBeInstanceOf(TimeoutError);
+    hang = false;
+    expect(await vault.getAccessToken()).toBe('at-ok');
+  });
+
+  test('clear() during a refresh: the refresh is abandoned, callers get null, and the vault stays empty', async () => {
+    const c = clock();
+    let signalSeen: AbortSignal | undefined;
+    let finish: (() => void) | undefined;
+    const vault = await openVault(`db-${dbCounter++}`, {
+      now: c.now,
+      refresh: (_, { signal }) => {
+        signalSeen = signal;
+        return new Promise((resolve) => {
+          finish = () => resolve({ access_token: 'late', token_type: 'Bearer', expires_in: 3600, refresh_token: 'late-rt' });
+        });
+      },
+    });
+    await vault.save(login);
+    c.advance(3_600_000);
+    const pending = vault.getAccessToken();
+    await expect.poll(() => signalSeen).toBeDefined();
+    await vault.clear();
+    expect(signalSeen!.aborted).toBe(true);
+    finish!(); // the server answers after all: nothing may be written
+    expect(await pending).toBeNull();
+    expect(await vault.get()).toBeNull();
+  });
+
+  test('a malformed refresh response is refused and the stored tokens stay', async () => {
+    const c = clock();
+    const vault = await openVault(`db-${dbCounter++}`, { now: c.now, refresh: async () => ({ token_type: 'Bearer' }) as never });
+    await vault.save(login);
+    c.advance(3_600_000);
+    const error = await vault.getAccessToken().catch((caught: unknown) => caught);
+    expect((error as InvalidRequestError).field).toBe('refresh response.access_token');
+    expect((await vault.get())?.refreshToken).toBe('rt-0');
+  });
+
+  test('two vaults on one database ("tabs"): clear() in one empties the other and tells its listeners', async () => {
+    const name = `db-${dbCounter++}`;
+    const a = await openVault(name);
+    const b = await openVault(name);
+    await a.save(login);
+    expect((await b.get())?.accessToken).toBe('at-0');
+    const changes: TokenVaultChange[] = [];
+    const cleared = new Promise<void>((resolve) =>
+      b.onChange((change) => {
+        changes.push(change);
+        if (change.kind === 'cleared') resolve();
+      }),
+    );
+    await a.clear();
+    await cleared;
+    expect(await b.get()).toBeNull();
+    expect(changes).toEqual([{ kind: 'cleared', version: null, remote: true }]);
+    // b logs in again: new keys are created, and a reads them.
+    await b.save({ ...login, access_token: 'at-again' });
+    expect((await a.get())?.accessToken).toBe('at-again');
+  });
+
+  test('passphrase mode: locked until unlock; wrong passphrase is a typed error and nothing is lost', async () => {
+    const name = `db-${dbCounter++}`;
+    const options = { keys: 'passphrase', iterations: 100_000 } as const;
+    const vault = await openVault(name, options);
+    expect(vault.locked).toBe(true);
+    await expect(vault.get()).rejects.toBeInstanceOf(VaultLockedError);
+    await expect(vault.save(login)).rejects.toBeInstanceOf(VaultLockedError);
+    await vault.unlock('correct horse battery staple');
+    await vault.save(login);
+    await vault.close();
+
+    const reopened = await openVault(name, options);
+    expect(reopened.locked).toBe(true);
+    await expect(reopened.getAccessToken()).rejects.toBeInstanceOf(VaultLockedError);
+    const wrong = await reopened.unlock('wrong horse').catch((caught: unknown) => caught);
+    expect(wrong).toBeInstanceOf(InvalidRequestError);
+    expect((wrong as InvalidRequestError).field).toBe('passphrase');
+    expect(reopened.locked).toBe(true);
+    await reopened.unlock('correct horse battery staple');
+    expect((await reopened.get())?.refreshToken).toBe('rt-0');
+    // The mode is part of the vault: opening it in the other mode is refused.
+    await expect(openVault(name, { keys: 'generate' })).rejects.toBeInstanceOf(InvalidRequestError);
+  });
+
+  test('background refresh refreshes ahead of expiry, and clear() stops it', async () => {
+    const c = clock();
+    const server = rotatingServer(1);
+    const name = `db-${dbCounter++}`;
+    const vault = await openVault(name, {
+      now: c.now,
+      refresh: server.refresh,
+      backgroundRefresh: { windowMs: 300_000, intervalMs: 20 },
+    });
+    const other = await openVault(name, { now: c.now });
+    await vault.save(login);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(server.calls()).toBe(0); // an hour left: nothing to do
+    c.advance(3_600_000 - 200_000); // now within the 5-minute window
+    await expect.poll(() => server.calls(), { timeout: 2000 }).toBe(1);
+    expect((await vault.get())?.accessToken).toBe('at-1');
+    await vault.clear();
+    // Another tab stores tokens that are about to expire: the stopped timer must not refresh them.
+    await other.save({ ...login, expires_in: 60 });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(server.calls()).toBe(1);
+    expect((await other.get())?.accessToken).toBe('at-0');
+  });
+});
