@@ -1,0 +1,644 @@
+import { describe, expect, test } from 'vitest';
+import type { StorageAdapter } from '../../src/adapter.js';
+import { Keyring } from '../../src/crypto/keyring.js';
+import { generateSecret } from '../../src/crypto/random.js';
+import {
+  ConsistencyError,
+  InvalidClientError,
+  InvalidGrantError,
+  InvalidRequestError,
+  UnauthorizedClientError,
+} from '../../src/errors.js';
+import { OAuthStore } from '../../src/oauth/oauth-store.js';
+import type { OAuthStorePolicy, TokenResult } from '../../src/oauth/types.js';
+import { createTestClock, nonAtomicWrapper, type TestClock } from '../conformance/adapter-conformance.js';
+import { dumpAdapter, findSecrets, fingerprint, pkcePair, racyAdapterClaimingAtomicity } from './oauth-store-helpers.js';
+
+/**
+ * The OAuthStore suite, parameterized by storage. Each adapter's test file
+ * calls {@link describeOAuthStoreSuite} with a factory; memory in Node,
+ * D1 / Durable Object / KV+DO in workerd. vitest and Web APIs only.
+ */
+
+export interface OAuthStoreSuiteStorage {
+  adapter: StorageAdapter;
+  /** Atomic store for grant records (e.g. a Durable Object beside KV). */
+  singleUseAdapter?: StorageAdapter;
+}
+
+export interface OAuthStoreSuiteOptions {
+  /**
+   * Fresh storage whose logical expiry reads `clock.now`. Called once per
+   * test. The raw-byte scan and the "store unchanged" checks list every key
+   * of the adapters: a shared backend works as long as no other test writes
+   * to it meanwhile (tests of one file run one after another).
+   */
+  create: (clock: TestClock) => Promise<OAuthStoreSuiteStorage>;
+  /** Concurrent callers in the race tests (default 500). */
+  contenders?: number;
+  /**
+   * Concurrent callers in the negative control (default `contenders`). Every
+   * winner there writes tokens and audit events, so on slow backends a
+   * smaller number (e.g. 100) keeps the run short and still shows the race.
+   */
+  negativeControlContenders?: number;
+}
+
+const REDIRECT = 'https://app.example/callback/9f1c';
+const BIG = 'x'.repeat(10 * 1024 * 1024);
+
+type Setup = Awaited<ReturnType<typeof setup>>;
+
+// One keyring for the whole suite: adapters shared between tests (D1, KV)
+// then hold only records every test's store can open.
+const SUITE_SECRET = generateSecret();
+let suiteKeyring: Promise<Keyring> | undefined;
+const getSuiteKeyring = (): Promise<Keyring> => (suiteKeyring ??= Keyring.fromSecret(SUITE_SECRET));
+
+async function setup(options: OAuthStoreSuiteOptions, policy: OAuthStorePolicy = {}, clientType: 'public' | 'confidential' = 'confidential') {
+  const clock = createTestClock();
+  const storage = await options.create(clock);
+  const keyring = await getSuiteKeyring();
+  const store = new OAuthStore({
+    keyring,
+    adapter: storage.adapter,
+    ...(storage.singleUseAdapter && { singleUseAdapter: storage.singleUseAdapter }),
+    now: clock.now,
+    ...policy,
+  });
+  const registered = await store.registerClient({
+    type: clientType,
+    name: 'Test app',
+    redirectUris: [REDIRECT, 'http://127.0.0.1:8788/cb'],
+    scope: ['read', 'write', 'profile'],
+  });
+  const creds = {
+    clientId: registered.client.clientId,
+    ...(registered.clientSecret !== undefined && { clientSecret: registered.clientSecret }),
+  };
+  const adapters = storage.singleUseAdapter ? [storage.adapter, storage.singleUseAdapter] : [storage.adapter];
+  // User ids unique to this test, so a backend shared between tests cannot mix their grants.
+  const run = crypto.randomUUID().slice(0, 8);
+  const u1: string = `user-1-${run}`;
+  const u2: string = `user-2-${run}`;
+  const u3: string = `user-3-${run}`;
+  /** Issues a code for `userId` with PKCE and returns it with its verifier. */
+  const issueCode = async (userId = u1, extra: { props?: unknown; scope?: string[] } = {}) => {
+    const { verifier, challenge } = await pkcePair();
+    const { code, grantId } = await store.createAuthorizationCode({
+      clientId: creds.clientId,
+      userId,
+      redirectUri: REDIRECT,
+      scope: extra.scope ?? ['read'],
+      codeChallenge: challenge,
+      ...(extra.props !== undefined && { props: extra.props }),
+    });
+    return { code, grantId, verifier };
+  };
+  /** A full authorization: code then exchange. */
+  const authorize = async (userId = u1): Promise<TokenResult> => {
+    const { code, verifier } = await issueCode(userId);
+    return store.exchangeAuthorizationCode({ ...creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
+  };
+  const snapshot = async () => (await Promise.all(adapters.map(dumpAdapter))).map(fingerprint);
+  return { clock, store, keyring, storage, adapters, creds, client: registered.client, issueCode, authorize, snapshot, u1, u2, u3 };
+}
+
+async function race<T>(count: number, call: () => Promise<T>): Promise<{ ok: T[]; errors: unknown[] }> {
+  const settled = await Promise.allSettled(Array.from({ length: count }, call));
+  return {
+    ok: settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])),
+    errors: settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : [])),
+  };
+}
+
+async function expectInvalidGrant(promise: Promise<unknown>): Promise<void> {
+  await expect(promise).rejects.toBeInstanceOf(InvalidGrantError);
+}
+
+async function expectDead(s: Setup, tokens: TokenResult): Promise<void> {
+  expect(await s.store.validateAccessToken(tokens.accessToken)).toBeNull();
+  expect(await s.store.introspect(tokens.accessToken)).toStrictEqual({ active: false });
+  if (tokens.refreshToken) {
+    expect(await s.store.introspect(tokens.refreshToken)).toStrictEqual({ active: false });
+    await expectInvalidGrant(s.store.refreshAccessToken({ ...s.creds, refreshToken: tokens.refreshToken }));
+  }
+}
+
+export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteOptions): void {
+  const contenders = options.contenders ?? 500;
+  const controlContenders = options.negativeControlContenders ?? contenders;
+
+  describe(`OAuthStore: ${label}`, () => {
+    test('construction refuses a non-atomic single-use store with ConsistencyError', async () => {
+      const clock = createTestClock();
+      const storage = await options.create(clock);
+      const keyring = await getSuiteKeyring();
+      expect(() => new OAuthStore({ keyring, adapter: nonAtomicWrapper(storage.adapter) })).toThrow(ConsistencyError);
+      expect(
+        () => new OAuthStore({ keyring, adapter: storage.adapter, singleUseAdapter: nonAtomicWrapper(storage.singleUseAdapter ?? storage.adapter) }),
+      ).toThrow(ConsistencyError);
+      // A non-atomic adapter is fine for the rest when single-use records go to an atomic one.
+      expect(
+        () => new OAuthStore({ keyring, adapter: nonAtomicWrapper(storage.adapter), singleUseAdapter: storage.singleUseAdapter ?? storage.adapter }),
+      ).not.toThrow();
+    });
+
+    test('full flow: session, code, exchange, validate, introspect, refresh rotation, grants, stats, health', async () => {
+      const s = await setup(options);
+      const base = await s.store.stats();
+      const { verifier, challenge } = await pkcePair();
+      const session = await s.store.createSession({ clientId: s.creds.clientId, redirectUri: REDIRECT, scope: ['read'], state: 'xyz', codeChallenge: challenge });
+      expect(session.sessionId).toMatch(/^ovs_/);
+      expect((await s.store.getSession(session.sessionId))?.state).toBe('xyz');
+      const done = await s.store.updateSession(session.sessionId, { userId: s.u1, completed: true });
+      expect(done.completed).toBe(true);
+      const { code, grantId } = await s.store.createAuthorizationCode({
+        clientId: s.creds.clientId, userId: s.u1, redirectUri: REDIRECT, scope: ['read'], codeChallenge: challenge, props: { plan: 'pro' },
+      });
+      expect(await s.store.deleteSession(session.sessionId)).toBe(true);
+      expect(await s.store.getSession(session.sessionId)).toBeNull();
+
+      const tokens = await s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
+      expect(tokens).toMatchObject({ tokenType: 'Bearer', expiresIn: 3600, scope: ['read'], grantId });
+      expect(tokens.refreshToken).toBeDefined();
+      expect(tokens.accessToken).not.toContain(s.u1);
+      const info = await s.store.validateAccessToken(tokens.accessToken);
+      expect(info).toMatchObject({ clientId: s.creds.clientId, userId: s.u1, scope: ['read'], grantId, props: { plan: 'pro' } });
+      expect(await s.store.introspect(tokens.accessToken)).toMatchObject({ active: true, client_id: s.creds.clientId, sub: s.u1, scope: 'read', token_type: 'Bearer' });
+      expect(await s.store.introspect(tokens.refreshToken!)).toMatchObject({ active: true, sub: s.u1 });
+
+      s.clock.advance(60_000);
+      const next = await s.store.refreshAccessToken({ ...s.creds, refreshToken: tokens.refreshToken! });
+      expect(next.refreshToken).not.toBe(tokens.refreshToken);
+      expect(await s.store.validateAccessToken(next.accessToken)).toMatchObject({ userId: s.u1, grantId });
+      expect(await s.store.introspect(tokens.refreshToken!)).toStrictEqual({ active: false });
+      // A narrower scope on refresh.
+      const narrow = await s.store.refreshAccessToken({ ...s.creds, refreshToken: next.refreshToken!, scope: [] });
+      expect(narrow.scope).toEqual([]);
+
+      const grants = await s.store.listGrants(s.u1);
+      expect(grants.grants.map((grant) => grant.grantId)).toEqual([grantId]);
+      expect(grants.grants[0]).toMatchObject({ clientId: s.creds.clientId, userId: s.u1, scope: ['read'], props: { plan: 'pro' } });
+      expect((await s.store.listGrants(s.u2)).grants).toEqual([]);
+      const after = await s.store.stats();
+      expect({
+        clients: after.clients - base.clients,
+        activeGrants: after.activeGrants - base.activeGrants,
+        activeRefreshTokens: after.activeRefreshTokens - base.activeRefreshTokens,
+        activeAccessTokens: after.activeAccessTokens - base.activeAccessTokens,
+      }).toEqual({ clients: 0, activeGrants: 1, activeRefreshTokens: 1, activeAccessTokens: 3 });
+      expect(after.auditEvents).toBeGreaterThan(base.auditEvents);
+      const health = await s.store.healthCheck();
+      expect(health.ok).toBe(true);
+      expect(health.checks.map((check) => check.name)).toContain('adapter');
+    });
+
+    test('clients: redirect URI rules, secret once, authentication, update, rotation, list', async () => {
+      const s = await setup(options);
+      for (const uri of ['http://app.example/cb', 'https://app.example/cb#frag', 'not a uri', 'ftp://x.example/', 'https://u:p@app.example/']) {
+        await expect(s.store.registerClient({ type: 'public', redirectUris: [uri] })).rejects.toMatchObject({ field: 'redirectUris[0]' });
+      }
+      const loopback = await s.store.registerClient({ type: 'public', redirectUris: ['http://localhost:3000/cb', 'http://[::1]/cb'] });
+      expect(loopback.clientSecret).toBeUndefined();
+      const client = await s.store.getClient(s.creds.clientId);
+      expect(client).toMatchObject({ type: 'confidential', redirectUris: [REDIRECT, 'http://127.0.0.1:8788/cb'] });
+      expect(JSON.stringify(client)).not.toContain(s.creds.clientSecret!);
+
+      await expect(s.store.authenticateClient(s.creds.clientId, s.creds.clientSecret)).resolves.toMatchObject({ clientId: s.creds.clientId });
+      const secret = s.creds.clientSecret!;
+      const wrongSecret = `${secret.slice(0, -1)}${secret.endsWith('A') ? 'B' : 'A'}`;
+      await expect(s.store.authenticateClient(s.creds.clientId, wrongSecret)).rejects.toBeInstanceOf(InvalidClientError);
+      await expect(s.store.authenticateClient(s.creds.clientId)).rejects.toBeInstanceOf(InvalidClientError);
+      await expect(s.store.authenticateClient('no-such-client', 'secret')).rejects.toBeInstanceOf(InvalidClientError);
+      await expect(s.store.authenticateClient(loopback.client.clientId)).resolves.toMatchObject({ type: 'public' });
+      await expect(s.store.authenticateClient(loopback.client.clientId, 'anything')).rejects.toBeInstanceOf(InvalidClientError);
+
+      const rotated = await s.store.updateClient(s.creds.clientId, { name: 'Renamed', rotateSecret: true });
+      expect(rotated.client.name).toBe('Renamed');
+      await expect(s.store.authenticateClient(s.creds.clientId, s.creds.clientSecret)).rejects.toBeInstanceOf(InvalidClientError);
+      await expect(s.store.authenticateClient(s.creds.clientId, rotated.clientSecret)).resolves.toBeDefined();
+
+      // Pages of one cover every client exactly once.
+      const listed: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await s.store.listClients({ limit: 1, ...(cursor !== undefined && { cursor }) });
+        expect(page.clients.length).toBeLessThanOrEqual(1);
+        listed.push(...page.clients.map((c) => c.clientId));
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      expect(new Set(listed).size).toBe(listed.length);
+      expect(listed).toEqual(expect.arrayContaining([s.creds.clientId, loopback.client.clientId]));
+    });
+
+    test(`${contenders} concurrent exchanges of one code: exactly 1 succeeds, the rest get invalid_grant, and the winner's tokens end revoked`, async () => {
+      const s = await setup(options);
+      const { code, verifier } = await s.issueCode();
+      const { ok, errors } = await race(contenders, () =>
+        s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier }),
+      );
+      expect(ok).toHaveLength(1);
+      expect(errors).toHaveLength(contenders - 1);
+      expect(errors.every((error) => error instanceof InvalidGrantError)).toBe(true);
+      await expectDead(s, ok[0]!);
+      const violations = await s.store.queryAudit({ type: 'security_violation', clientId: s.creds.clientId });
+      expect(violations.events).toHaveLength(1);
+      expect(violations.events[0]!.details).toEqual({ reason: 'code_replay' });
+    });
+
+    test(`${contenders} concurrent refreshes, grace off: exactly one successor, the others are reuse, the family ends revoked`, async () => {
+      const s = await setup(options);
+      const first = await s.authorize();
+      const { ok, errors } = await race(contenders, () => s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! }));
+      expect(ok).toHaveLength(1);
+      expect(errors).toHaveLength(contenders - 1);
+      expect(errors.every((error) => error instanceof InvalidGrantError)).toBe(true);
+      await expectDead(s, ok[0]!);
+      await expectDead(s, first);
+    });
+
+    test(`${contenders} concurrent refreshes, grace on: every caller gets the same successor and the family stays valid; after the window, reuse revokes`, async () => {
+      const s = await setup(options, { refreshGrace: { windowSeconds: 10, maxUses: 1000 } });
+      const first = await s.authorize();
+      const { ok, errors } = await race(contenders, () => s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! }));
+      expect(errors).toEqual([]);
+      expect(new Set(ok.map((result) => result.refreshToken)).size).toBe(1);
+      expect(new Set(ok.map((result) => result.accessToken)).size).toBe(1);
+      expect(ok[0]!.refreshToken).not.toBe(first.refreshToken);
+      expect(await s.store.validateAccessToken(ok[0]!.accessToken)).toMatchObject({ userId: s.u1 });
+      expect(await s.store.introspect(ok[0]!.refreshToken!)).toMatchObject({ active: true });
+
+      // Window is non-sliding: 10 s after the rotation, the rotated token is reuse and revokes the grant.
+      s.clock.advance(10_000);
+      await expectInvalidGrant(s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! }));
+      await expectDead(s, ok[0]!);
+    });
+
+    test('grace window is count-limited: one retry past maxUses revokes the grant', async () => {
+      const s = await setup(options, { refreshGrace: { windowSeconds: 30, maxUses: 2 } });
+      const first = await s.authorize();
+      const successor = await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! });
+      for (let retry = 0; retry < 2; retry++) {
+        s.clock.advance(1000);
+        const again = await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! });
+        expect(again.refreshToken).toBe(successor.refreshToken);
+      }
+      await expectInvalidGrant(s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! }));
+      await expectDead(s, successor);
+    });
+
+    test('PKCE: wrong, missing or unexpected verifier is invalid_grant and does not burn the code; plain needs opt-in', async () => {
+      const s = await setup(options);
+      const { code, verifier } = await s.issueCode();
+      const other = (await pkcePair()).verifier;
+      const before = await s.snapshot();
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: other }));
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT }));
+      expect(await s.snapshot()).toEqual(before);
+      // The code was not burned: the holder of the verifier still redeems it.
+      await expect(s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier })).resolves.toBeDefined();
+
+      // Confidential client without a challenge: a verifier is refused.
+      const noPkce = await s.store.createAuthorizationCode({ clientId: s.creds.clientId, userId: s.u1, redirectUri: REDIRECT });
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ ...s.creds, code: noPkce.code, redirectUri: REDIRECT, codeVerifier: verifier }));
+      await expect(s.store.exchangeAuthorizationCode({ ...s.creds, code: noPkce.code, redirectUri: REDIRECT })).resolves.toBeDefined();
+
+      // S256 only by default; plain only when enabled.
+      const plainRequest = { clientId: s.creds.clientId, userId: 'u', redirectUri: REDIRECT, codeChallenge: verifier, codeChallengeMethod: 'plain' as const };
+      await expect(s.store.createAuthorizationCode(plainRequest)).rejects.toMatchObject({ field: 'codeChallengeMethod' });
+      const plain = await setup(options, { allowPlainPkce: true });
+      const plainCode = await plain.store.createAuthorizationCode({ ...plainRequest, clientId: plain.creds.clientId });
+      await expectInvalidGrant(plain.store.exchangeAuthorizationCode({ ...plain.creds, code: plainCode.code, redirectUri: REDIRECT, codeVerifier: other }));
+      await expect(plain.store.exchangeAuthorizationCode({ ...plain.creds, code: plainCode.code, redirectUri: REDIRECT, codeVerifier: verifier })).resolves.toBeDefined();
+      // Public clients must use PKCE.
+      const pub = await s.store.registerClient({ type: 'public', redirectUris: [REDIRECT] });
+      await expect(s.store.createAuthorizationCode({ clientId: pub.client.clientId, userId: 'u', redirectUri: REDIRECT })).rejects.toMatchObject({ field: 'codeChallenge' });
+    });
+
+    test('wrong client, wrong redirect URI, expired code: invalid_grant; unauthenticated replays revoke nothing', async () => {
+      const s = await setup(options);
+      const otherClient = await s.store.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
+      const other = { clientId: otherClient.client.clientId, clientSecret: otherClient.clientSecret! };
+      const { code, verifier } = await s.issueCode();
+      const before = await s.snapshot();
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ ...other, code, redirectUri: REDIRECT, codeVerifier: verifier }));
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: 'http://127.0.0.1:8788/cb', codeVerifier: verifier }));
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ ...s.creds, code: `${code.slice(0, -2)}${code.endsWith('AA') ? 'BB' : 'AA'}`, redirectUri: REDIRECT, codeVerifier: verifier }));
+      await expect(s.store.exchangeAuthorizationCode({ ...s.creds, clientSecret: 'wrong', code, redirectUri: REDIRECT, codeVerifier: verifier })).rejects.toBeInstanceOf(InvalidClientError);
+      expect(await s.snapshot()).toEqual(before);
+
+      const tokens = await s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
+      // Replays that fail client authentication, client binding, redirect binding or PKCE change nothing.
+      const afterExchange = await s.snapshot();
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ ...other, code, redirectUri: REDIRECT, codeVerifier: verifier }));
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: 'http://127.0.0.1:8788/cb', codeVerifier: verifier }));
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: (await pkcePair()).verifier }));
+      await expect(s.store.exchangeAuthorizationCode({ ...s.creds, clientSecret: 'wrong', code, redirectUri: REDIRECT, codeVerifier: verifier })).rejects.toBeInstanceOf(InvalidClientError);
+      expect(await s.snapshot()).toEqual(afterExchange);
+      expect(await s.store.validateAccessToken(tokens.accessToken)).not.toBeNull();
+      // A refresh token presented by another client revokes nothing either.
+      await expectInvalidGrant(s.store.refreshAccessToken({ ...other, refreshToken: tokens.refreshToken! }));
+      expect(await s.store.validateAccessToken(tokens.accessToken)).not.toBeNull();
+
+      // Expired code (60 s default).
+      const late = await s.issueCode();
+      s.clock.advance(60_000);
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ ...s.creds, code: late.code, redirectUri: REDIRECT, codeVerifier: late.verifier }));
+    });
+
+    test('revoked and expired tokens: validate is null, introspect is exactly { active: false }', async () => {
+      const s = await setup(options);
+      const a = await s.authorize();
+      // Revoke one access token (RFC 7009): only it dies.
+      await s.store.revokeToken({ ...s.creds, token: a.accessToken, tokenTypeHint: 'access_token' });
+      expect(await s.store.validateAccessToken(a.accessToken)).toBeNull();
+      expect(await s.store.introspect(a.accessToken)).toStrictEqual({ active: false });
+      const b = await s.store.refreshAccessToken({ ...s.creds, refreshToken: a.refreshToken! });
+      expect(await s.store.validateAccessToken(b.accessToken)).not.toBeNull();
+      // Revoking the refresh token revokes the grant's access tokens too.
+      await s.store.revokeToken({ ...s.creds, token: b.refreshToken! });
+      await expectDead(s, b);
+      // Unknown and malformed tokens: success, and inactive.
+      await expect(s.store.revokeToken({ ...s.creds, token: 'ova_unknown' })).resolves.toBeUndefined();
+      expect(await s.store.introspect('garbage')).toStrictEqual({ active: false });
+      // A client may not revoke another client's token.
+      const c = await s.authorize();
+      const otherClient = await s.store.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
+      await expect(s.store.revokeToken({ clientId: otherClient.client.clientId, clientSecret: otherClient.clientSecret!, token: c.accessToken }))
+        .rejects.toBeInstanceOf(UnauthorizedClientError);
+      expect(await s.store.validateAccessToken(c.accessToken)).not.toBeNull();
+      // Expiry through the injected clock: access after 1 h, refresh after the idle expiry.
+      s.clock.advance(3600_000);
+      expect(await s.store.validateAccessToken(c.accessToken)).toBeNull();
+      expect(await s.store.introspect(c.accessToken)).toStrictEqual({ active: false });
+      s.clock.advance(30 * 86_400_000);
+      await expectDead(s, c);
+    });
+
+    test('deleteClient and revokeGrant: none of their tokens validate', async () => {
+      const s = await setup(options);
+      const kept = await s.authorize(s.u1);
+      const revoked = await s.authorize(s.u1);
+      expect((await s.store.listGrants(s.u1)).grants).toHaveLength(2);
+      expect(await s.store.revokeGrant(revoked.grantId)).toBe(true);
+      expect(await s.store.revokeGrant(revoked.grantId)).toBe(false);
+      await expectDead(s, revoked);
+      expect(await s.store.validateAccessToken(kept.accessToken)).not.toBeNull();
+      expect((await s.store.listGrants(s.u1)).grants.map((grant) => grant.grantId)).toEqual([kept.grantId]);
+
+      const pending = await s.issueCode(s.u2);
+      expect(await s.store.deleteClient(s.creds.clientId)).toBe(true);
+      expect(await s.store.getClient(s.creds.clientId)).toBeNull();
+      expect(await s.store.validateAccessToken(kept.accessToken)).toBeNull();
+      expect(await s.store.introspect(kept.refreshToken!)).toStrictEqual({ active: false });
+      expect((await s.store.listGrants(s.u1)).grants).toEqual([]);
+      // Its unredeemed code is dead too.
+      await expect(s.store.exchangeAuthorizationCode({ ...s.creds, code: pending.code, redirectUri: REDIRECT, codeVerifier: pending.verifier }))
+        .rejects.toBeInstanceOf(InvalidClientError);
+    });
+
+    test('after a full flow, no raw key or value byte holds a code, token, secret, user id, redirect URI, scope or props', async () => {
+      const s = await setup(options);
+      const userId = 'alice.4b7d@example.org';
+      const scope = 'scope-marker-7c1e';
+      const uri = 'https://rp.example/oauth/return-83b2';
+      const propsMarker = 'props-marker-d29a';
+      const registered = await s.store.registerClient({ type: 'confidential', redirectUris: [uri], scope: [scope] });
+      const creds = { clientId: registered.client.clientId, clientSecret: registered.clientSecret! };
+      const { verifier, challenge } = await pkcePair();
+      const session = await s.store.createSession({ clientId: creds.clientId, redirectUri: uri, scope: [scope], codeChallenge: challenge });
+      await s.store.updateSession(session.sessionId, { userId, completed: true, props: { m: propsMarker } });
+      const { code } = await s.store.createAuthorizationCode({
+        clientId: creds.clientId, userId, redirectUri: uri, scope: [scope], codeChallenge: challenge, props: { m: propsMarker },
+      });
+      const first = await s.store.exchangeAuthorizationCode({ ...creds, code, redirectUri: uri, codeVerifier: verifier });
+      const second = await s.store.refreshAccessToken({ ...creds, refreshToken: first.refreshToken! });
+      const secretPart = (token: string): string => token.slice(token.indexOf('.') + 1);
+      const secrets: Record<string, string> = {
+        code, codeSecret: secretPart(code), sessionId: session.sessionId, clientSecret: creds.clientSecret, userId, uri, scope, propsMarker,
+        verifier, challenge,
+      };
+      for (const [name, t] of Object.entries({ first, second })) {
+        secrets[`${name}.access`] = secretPart(t.accessToken);
+        secrets[`${name}.refresh`] = secretPart(t.refreshToken!);
+      }
+      const dumps = await Promise.all(s.adapters.map(dumpAdapter));
+      expect(dumps.flat().length).toBeGreaterThan(10);
+      expect(findSecrets(dumps, secrets)).toEqual([]);
+      // The scan itself can find things: a planted plaintext copy is caught.
+      await s.storage.adapter.put('plant/x', new TextEncoder().encode(`..${btoa(`{"u":"${userId}"}`)}..`) as Uint8Array<ArrayBuffer>);
+      expect(findSecrets([await dumpAdapter(s.storage.adapter)], { userId })).not.toEqual([]);
+      await s.storage.adapter.delete('plant/x');
+    });
+
+    test('audit trail of a full flow: expected events in order, newest first, no plaintext user id, queryable', async () => {
+      const s = await setup(options);
+      const userId = 'bob.audit.5e0c';
+      const { verifier, challenge } = await pkcePair();
+      const session = await s.store.createSession({ clientId: s.creds.clientId, redirectUri: REDIRECT, codeChallenge: challenge });
+      await s.store.updateSession(session.sessionId, { userId, completed: true });
+      const { code } = await s.store.createAuthorizationCode({ clientId: s.creds.clientId, userId, redirectUri: REDIRECT, codeChallenge: challenge });
+      s.clock.advance(1000);
+      const tokens = await s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
+      s.clock.advance(1000);
+      await s.store.refreshAccessToken({ ...s.creds, refreshToken: tokens.refreshToken! });
+      const all = await s.store.queryAudit({ clientId: s.creds.clientId });
+      const types = all.events.map((event) => event.type).reverse();
+      expect(types).toEqual([
+        'client_registered', 'session_created', 'session_completed', 'code_issued', 'code_used', 'access_token_issued',
+        'refresh_token_issued', 'refresh_token_used', 'access_token_issued', 'refresh_token_issued',
+      ]);
+      expect(JSON.stringify(all)).not.toContain(userId);
+      const byUser = await s.store.queryAudit({ userId });
+      expect(byUser.events.map((event) => event.type)).toEqual(types.slice(2).reverse());
+      expect(new Set(byUser.events.map((event) => event.userLookupId)).size).toBe(1);
+      expect((await s.store.queryAudit({ type: 'access_token_issued', clientId: s.creds.clientId })).events).toHaveLength(2);
+      expect((await s.store.queryAudit({ type: 'access_token_issued' })).events.length).toBeGreaterThanOrEqual(2);
+      const start = all.events.at(-1)!.at;
+      expect((await s.store.queryAudit({ clientId: s.creds.clientId, since: start + 1000 })).events.map((event) => event.type)).toEqual(types.slice(4).reverse());
+      expect((await s.store.queryAudit({ clientId: s.creds.clientId, until: start + 1000 })).events).toHaveLength(4);
+      // Pagination: pages of 3 cover everything once, in order.
+      const paged: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await s.store.queryAudit({ clientId: s.creds.clientId, limit: 3, ...(cursor !== undefined && { cursor }) });
+        paged.push(...page.events.map((event) => event.id));
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      expect(paged).toEqual(all.events.map((event) => event.id));
+    });
+
+    test('cleanupExpired removes expired and revoked data and returns counts; stats follow', async () => {
+      const s = await setup(options);
+      const kept = await s.authorize();
+      const gone = await s.authorize(s.u2);
+      await s.store.revokeGrant(gone.grantId);
+      await s.issueCode(s.u3); // never redeemed
+      await s.store.createSession({ clientId: s.creds.clientId, redirectUri: REDIRECT, codeChallenge: (await pkcePair()).challenge });
+      s.clock.advance(3_600_001);
+      const result = await s.store.cleanupExpired();
+      // The revoked grant and its two index entries are not expired: only the sweep removes them.
+      expect(result.grants).toBeGreaterThanOrEqual(1);
+      expect(result.indexEntries).toBeGreaterThanOrEqual(2);
+      const keys = (await Promise.all(s.adapters.map(dumpAdapter))).flat().map((entry) => entry.key);
+      expect(keys.filter((key) => key.includes(gone.grantId))).toEqual([]);
+      expect(keys.filter((key) => key.startsWith(`access/${kept.grantId}/`))).toEqual([]);
+      expect((await s.store.listGrants(s.u1)).grants.map((g) => g.grantId)).toEqual([kept.grantId]);
+      await expect(s.store.refreshAccessToken({ ...s.creds, refreshToken: kept.refreshToken! })).resolves.toBeDefined();
+      expect((await s.store.queryAudit({ type: 'cleanup', limit: 1 })).events[0]!.details).toEqual({ ...result });
+    });
+
+    test('bad input on every entry point: InvalidRequestError naming the field, store unchanged, 10 MB refused cheaply', async () => {
+      const s = await setup(options);
+      const { code, verifier, grantId } = await s.issueCode();
+      const tokens = await s.authorize();
+      const session = await s.store.createSession({ clientId: s.creds.clientId, redirectUri: REDIRECT, codeChallenge: (await pkcePair()).challenge });
+      const st = s.store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      const exchange = { ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier };
+      const codeParams = { clientId: s.creds.clientId, userId: 'u', redirectUri: REDIRECT, codeChallenge: (await pkcePair()).challenge };
+      const cases: [string, unknown[], string][] = [
+        ['registerClient', [null], 'params'],
+        ['registerClient', [{ type: 'x', redirectUris: [REDIRECT] }], 'type'],
+        ['registerClient', [{ type: 'public', redirectUris: [] }], 'redirectUris'],
+        ['registerClient', [{ type: 'public', redirectUris: [BIG] }], 'redirectUris[0]'],
+        ['registerClient', [{ type: 'public', redirectUris: ['http://evil.example/cb'] }], 'redirectUris[0]'],
+        ['registerClient', [{ type: 'public', redirectUris: [REDIRECT], name: BIG }], 'name'],
+        ['registerClient', [{ type: 'public', redirectUris: [REDIRECT], scope: ['a b'] }], 'scope[0]'],
+        ['registerClient', [{ type: 'public', redirectUris: [REDIRECT], grantTypes: ['password'] }], 'grantTypes[0]'],
+        ['registerClient', [{ type: 'public', redirectUris: [REDIRECT], metadata: BIG }], 'metadata'],
+        ['registerClient', [{ type: 'public', redirect_uris: [REDIRECT] }], 'params.redirect_uris'],
+        ['getClient', [''], 'clientId'],
+        ['getClient', [BIG], 'clientId'],
+        ['getClient', [42], 'clientId'],
+        ['updateClient', [BIG, {}], 'clientId'],
+        ['updateClient', [s.creds.clientId, { redirectUris: ['ftp://x.example/'] }], 'redirectUris[0]'],
+        ['updateClient', [s.creds.clientId, { rotateSecret: 'yes' }], 'rotateSecret'],
+        ['deleteClient', [''], 'clientId'],
+        ['listClients', [{ limit: 0 }], 'options.limit'],
+        ['listClients', [{ cursor: '' }], 'options.cursor'],
+        ['authenticateClient', [BIG, 'x'], 'clientId'],
+        ['authenticateClient', [s.creds.clientId, BIG], 'clientSecret'],
+        ['createSession', [{ clientId: s.creds.clientId, redirectUri: 'nope' }], 'redirectUri'],
+        ['createSession', [{ clientId: s.creds.clientId, redirectUri: REDIRECT, codeChallenge: 'short' }], 'codeChallenge'],
+        ['createSession', [{ clientId: s.creds.clientId, redirectUri: REDIRECT, state: BIG }], 'state'],
+        ['createSession', [{ clientId: s.creds.clientId, redirectUri: 'https://unregistered.example/cb' }], 'redirectUri'],
+        ['createSession', [{ clientId: s.creds.clientId, redirectUri: REDIRECT, ttlSeconds: -1 }], 'ttlSeconds'],
+        ['getSession', [''], 'sessionId'],
+        ['getSession', [BIG], 'sessionId'],
+        ['updateSession', [BIG, {}], 'sessionId'],
+        ['updateSession', [session.sessionId, { userId: '' }], 'userId'],
+        ['updateSession', [session.sessionId, { props: BIG }], 'props'],
+        ['deleteSession', [42], 'sessionId'],
+        ['createAuthorizationCode', [{ ...codeParams, userId: '' }], 'userId'],
+        ['createAuthorizationCode', [{ ...codeParams, userId: BIG }], 'userId'],
+        ['createAuthorizationCode', [{ ...codeParams, props: BIG }], 'props'],
+        ['createAuthorizationCode', [{ ...codeParams, redirectUri: BIG }], 'redirectUri'],
+        ['createAuthorizationCode', [{ ...codeParams, ttlSeconds: 601 }], 'ttlSeconds'],
+        ['createAuthorizationCode', [{ ...codeParams, resource: 'not a uri' }], 'resource'],
+        ['createAuthorizationCode', [{ ...codeParams, scope: 'read' }], 'scope'],
+        ['exchangeAuthorizationCode', [{ ...exchange, code: BIG }], 'code'],
+        ['exchangeAuthorizationCode', [{ ...exchange, code: 42 }], 'code'],
+        ['exchangeAuthorizationCode', [{ ...exchange, redirectUri: 'nope' }], 'redirectUri'],
+        ['exchangeAuthorizationCode', [{ ...exchange, codeVerifier: 'short' }], 'codeVerifier'],
+        ['exchangeAuthorizationCode', [{ ...exchange, codeVerifier: BIG }], 'codeVerifier'],
+        ['exchangeAuthorizationCode', [{ ...exchange, redirect_uri: REDIRECT }], 'params.redirect_uri'],
+        ['refreshAccessToken', [{ ...s.creds, refreshToken: '' }], 'refreshToken'],
+        ['refreshAccessToken', [{ ...s.creds, refreshToken: tokens.refreshToken, scope: 'read' }], 'scope'],
+        ['refreshAccessToken', [{ ...s.creds, refreshToken: BIG }], 'refreshToken'],
+        ['validateAccessToken', [BIG], 'accessToken'],
+        ['validateAccessToken', [undefined], 'accessToken'],
+        ['introspect', [BIG], 'token'],
+        ['introspect', [''], 'token'],
+        ['revokeToken', [{ ...s.creds, token: BIG }], 'token'],
+        ['revokeToken', [{ ...s.creds, token: tokens.accessToken, tokenTypeHint: 'id_token' }], 'tokenTypeHint'],
+        ['listGrants', [''], 'userId'],
+        ['listGrants', [BIG], 'userId'],
+        ['listGrants', [s.u1, { limit: 5000 }], 'options.limit'],
+        ['revokeGrant', ['nope'], 'grantId'],
+        ['revokeGrant', [BIG], 'grantId'],
+        ['queryAudit', [{ type: 'nope' }], 'type'],
+        ['queryAudit', [{ since: -1 }], 'since'],
+        ['queryAudit', [{ cursor: '!!' }], 'cursor'],
+        ['queryAudit', [{ limit: 5000 }], 'limit'],
+        ['queryAudit', [{ userId: BIG }], 'userId'],
+      ];
+      const before = await s.snapshot();
+      for (const [method, args, field] of cases) {
+        const error = await st[method]!.apply(s.store, args).then(
+          () => undefined,
+          (reason: unknown) => reason,
+        );
+        expect(error, `${method} ${field}`).toBeInstanceOf(InvalidRequestError);
+        expect((error as InvalidRequestError).field, method).toBe(field);
+        expect((error as Error).message.length, method).toBeLessThan(300);
+      }
+      expect(await s.snapshot()).toEqual(before);
+      // Every public entry point was exercised.
+      const names = Object.getOwnPropertyNames(OAuthStore.prototype).filter((name) => name !== 'constructor');
+      const untested = names.filter((name) => !cases.some(([method]) => method === name));
+      expect(untested.sort()).toEqual(['cleanupExpired', 'healthCheck', 'stats']);
+      expect(grantId).toBeDefined();
+    });
+
+    test('key rotation: tokens, client secrets and grant indexes from before the rotation keep working', async () => {
+      const clock = createTestClock();
+      const storage = await options.create(clock);
+      const adapters = storage.singleUseAdapter ? [storage.adapter, storage.singleUseAdapter] : [storage.adapter];
+      const keysBefore = await Promise.all(adapters.map(async (adapter) => new Set((await dumpAdapter(adapter)).map((entry) => entry.key))));
+      const old = await getSuiteKeyring();
+      const oldKey = { id: old.currentKeyId, secret: SUITE_SECRET };
+      const open = async (secret: Parameters<typeof Keyring.fromSecret>[0]) =>
+        new OAuthStore({
+          keyring: await Keyring.fromSecret(secret),
+          adapter: storage.adapter,
+          ...(storage.singleUseAdapter && { singleUseAdapter: storage.singleUseAdapter }),
+          now: clock.now,
+        });
+      const before = await open([oldKey]);
+      const { client, clientSecret } = await before.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
+      const creds = { clientId: client.clientId, clientSecret: clientSecret! };
+      const { verifier, challenge } = await pkcePair();
+      const { code } = await before.createAuthorizationCode({ clientId: client.clientId, userId: 'rotating-user', redirectUri: REDIRECT, codeChallenge: challenge });
+      const tokens = await before.exchangeAuthorizationCode({ ...creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
+
+      const after = await open([{ id: 'rotated', secret: generateSecret() }, oldKey]);
+      await expect(after.authenticateClient(creds.clientId, creds.clientSecret)).resolves.toBeDefined();
+      expect(await after.validateAccessToken(tokens.accessToken)).toMatchObject({ userId: 'rotating-user' });
+      const newer = await after.createAuthorizationCode({ clientId: client.clientId, userId: 'rotating-user', redirectUri: REDIRECT, codeChallenge: challenge });
+      await after.exchangeAuthorizationCode({ ...creds, code: newer.code, redirectUri: REDIRECT, codeVerifier: verifier });
+      const listed: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await after.listGrants('rotating-user', { limit: 1, ...(cursor !== undefined && { cursor }) });
+        listed.push(...page.grants.map((grant) => grant.grantId));
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      expect(listed.sort()).toEqual([tokens.grantId, newer.grantId].sort());
+      const refreshed = await after.refreshAccessToken({ ...creds, refreshToken: tokens.refreshToken! });
+      expect(await after.validateAccessToken(refreshed.accessToken)).not.toBeNull();
+      // Reuse detection across the rotation: the pre-rotation token is now a rotated one.
+      await expectInvalidGrant(after.refreshAccessToken({ ...creds, refreshToken: tokens.refreshToken! }));
+      expect(await after.validateAccessToken(refreshed.accessToken)).toBeNull();
+      // Leave a shared backend as found: later tests' stores do not hold the rotated key.
+      for (const [index, adapter] of adapters.entries()) {
+        for (const entry of await dumpAdapter(adapter)) if (!keysBefore[index]!.has(entry.key)) await adapter.delete(entry.key);
+      }
+    });
+
+    test(`negative control: on a storage whose compare-and-set only claims to be atomic, ${controlContenders} concurrent exchanges let more than one win`, async () => {
+      const clock = createTestClock();
+      const storage = await options.create(clock);
+      const keyring = await getSuiteKeyring();
+      const racy = racyAdapterClaimingAtomicity(storage.singleUseAdapter ?? storage.adapter);
+      const store = new OAuthStore({ keyring, adapter: storage.adapter, singleUseAdapter: racy, now: clock.now });
+      const { client, clientSecret } = await store.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
+      const { verifier, challenge } = await pkcePair();
+      const { code } = await store.createAuthorizationCode({ clientId: client.clientId, userId: 'u', redirectUri: REDIRECT, codeChallenge: challenge });
+      const { ok } = await race(controlContenders, () =>
+        store.exchangeAuthorizationCode({ clientId: client.clientId, clientSecret: clientSecret!, code, redirectUri: REDIRECT, codeVerifier: verifier }),
+      );
+      expect(ok.length).toBeGreaterThan(1);
+    });
+  });
+}
