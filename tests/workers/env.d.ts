@@ -1,0 +1,14 @@
+import type { RacyVaultDurableObject, VaultDurableObject } from './worker.js';
+
+declare global {
+  namespace Cloudflare {
+    interface Env {
+      KV: KVNamespace;
+      DB: D1Database;
+      VAULT_DO: DurableObjectNamespace<VaultDurableObject>;
+      RACY_DO: DurableObjectNamespace<RacyVaultDurableObject>;
+    }
+  }
+}
+
+export {};

@@ -1,0 +1,10 @@
+import { describeOAuthStoreSuite } from '../oauth/oauth-store-suite.js';
+import { createStorage } from './oauth-storage.js';
+
+// The whole OAuthStore suite on each Cloudflare configuration, on real bindings in workerd.
+// Every test gets fresh storage (a new D1 table, new object names, a new KV prefix).
+describeOAuthStoreSuite('cloudflare-d1', { create: async (clock) => createStorage('d1', clock.now) });
+describeOAuthStoreSuite('durable-object (8 shards)', { create: async (clock) => createStorage('durable-object', clock.now, 8) });
+describeOAuthStoreSuite('kv + durable-object (8 shards) for single-use records', {
+  create: async (clock) => createStorage('kv+durable-object', clock.now, 8),
+});
