@@ -10,8 +10,15 @@ import { generateSecret } from '../../src/index.js';
 const ISSUER = 'https://as.demo.test';
 const REDIRECT_URI = 'https://client.demo.test/callback';
 
-function demoEnv(storage: 'kv' | 'd1'): DemoEnv {
-  return { VAULT_SECRET: generateSecret(), STORAGE: storage, KV: env.KV, DB: env.DB, VAULT_DO: env.VAULT_DO as unknown as DurableObjectNamespace };
+function demoEnv(storage: 'kv' | 'd1', graceSeconds = 0): DemoEnv {
+  return {
+    VAULT_SECRET: generateSecret(),
+    STORAGE: storage,
+    REFRESH_GRACE_SECONDS: String(graceSeconds),
+    KV: env.KV,
+    DB: env.DB,
+    VAULT_DO: env.VAULT_DO as unknown as DurableObjectNamespace,
+  };
 }
 
 /** Every request oauth4webapi makes goes to the Worker's fetch handler, in-process. */
@@ -38,8 +45,8 @@ async function authorize(demo: DemoEnv, url: URL, user: string): Promise<URL> {
   return new URL(decision.headers.get('Location')!);
 }
 
-async function setup(storage: 'kv' | 'd1', authMethod: 'client_secret_basic' | 'none' = 'client_secret_basic') {
-  const demo = demoEnv(storage);
+async function setup(storage: 'kv' | 'd1', authMethod: 'client_secret_basic' | 'none' = 'client_secret_basic', graceSeconds = 0) {
+  const demo = demoEnv(storage, graceSeconds);
   const options = transport(demo);
   const as = await oauth.processDiscoveryResponse(new URL(ISSUER), await oauth.discoveryRequest(new URL(ISSUER), { ...options, algorithm: 'oauth2' }));
   const registered = await oauth.processDynamicClientRegistrationResponse(
@@ -182,6 +189,27 @@ for (const storage of ['kv', 'd1'] as const) {
         ),
         'invalid_grant',
       );
+    });
+
+    test('with the demo\'s grace window, a retried refresh gets the same successor; past its use limit, reuse revokes', async () => {
+      const ctx = await setup(storage, 'client_secret_basic', 30);
+      const { params, codeVerifier } = await signIn(ctx);
+      const first = await oauth.processAuthorizationCodeResponse(
+        ctx.as,
+        ctx.client,
+        await oauth.authorizationCodeGrantRequest(ctx.as, ctx.client, ctx.clientAuth, params, REDIRECT_URI, codeVerifier, ctx.options),
+      );
+      const refresh = async (token: string) =>
+        oauth.processRefreshTokenResponse(ctx.as, ctx.client, await oauth.refreshTokenGrantRequest(ctx.as, ctx.client, ctx.clientAuth, token, ctx.options));
+      const second = await refresh(first.refresh_token!);
+      const retried = await refresh(first.refresh_token!);
+      expect(retried.refresh_token).toBe(second.refresh_token);
+      expect((await callApi(ctx, retried.access_token)).status).toBe(200);
+      // The window answers a bounded number of retries (3 in the demo); the next one is reuse.
+      await refresh(first.refresh_token!);
+      await refresh(first.refresh_token!);
+      await expectOAuthError(refresh(first.refresh_token!), 'invalid_grant');
+      expect((await callApi(ctx, second.access_token)).status).toBe(401);
     });
 
     test('a reused rotated refresh token gets invalid_grant and revokes the grant', async () => {

@@ -1,8 +1,9 @@
 // Malformed requests to every endpoint of the demo server: always the RFC
-// error JSON with 400 or 401, never a 500, and nothing stored is changed.
+// error JSON with 400 or 401, never a 500.
 import { env } from 'cloudflare:workers';
 import { describe, expect, test } from 'vitest';
 import { handleRequest } from '../../examples/authorization-server/src/app.js';
+import { getStore } from '../../examples/authorization-server/src/store.js';
 import type { DemoEnv } from '../../examples/authorization-server/src/env.js';
 import { generateSecret } from '../../src/index.js';
 
@@ -80,6 +81,18 @@ describe('demo server: malformed requests', () => {
     await expectError(await post('/introspect', { token: 'x', client_id: clientId }), 401, 'invalid_client');
     expect((await post('/revoke', { token: 'unknown-token' }, auth)).status).toBe(200);
     expect(await (await post('/introspect', { token: 'unknown-token' }, auth)).json()).toEqual({ active: false });
+  });
+
+  test('/introspect answers only for the requesting client\'s own tokens', async () => {
+    const owner = await registerConfidential();
+    const other = await registerConfidential();
+    const store = await getStore(demo);
+    const { code } = await store.createAuthorizationCode({ clientId: owner.clientId, userId: 'carol', redirectUri: 'https://client.test/cb' });
+    const tokens = await store.exchangeAuthorizationCode({ code, clientId: owner.clientId, clientSecret: owner.clientSecret, redirectUri: 'https://client.test/cb' });
+    const ask = (client: { clientId: string; clientSecret: string }) =>
+      post('/introspect', { token: tokens.accessToken }, basic(client.clientId, client.clientSecret)).then((r) => r.json());
+    expect(await ask(owner)).toMatchObject({ active: true, sub: 'carol', client_id: owner.clientId });
+    expect(await ask(other)).toEqual({ active: false });
   });
 
   test('/register', async () => {

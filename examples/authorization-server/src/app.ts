@@ -15,7 +15,7 @@ const withStore =
     handler(request, await getStore(env), issuer);
 
 const routes: Record<string, Partial<Record<string, Handler>>> = {
-  '/.well-known/oauth-authorization-server': { GET: async (_request, _env, issuer) => json(serverMetadata(issuer), 200, { 'Cache-Control': 'max-age=300' }) },
+  '/.well-known/oauth-authorization-server': { GET: async (_request, _env, issuer) => json(serverMetadata(issuer), 200, { 'Cache-Control': 'public, max-age=300', Pragma: '' }) },
   '/authorize': { GET: withStore(startAuthorization), POST: withStore(finishAuthorization) },
   '/token': { POST: withStore(token) },
   '/revoke': { POST: withStore(revoke) },

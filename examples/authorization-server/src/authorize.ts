@@ -54,7 +54,7 @@ export async function startAuthorization(request: Request, store: OAuthStore, is
     return consentPage({
       sessionId: session.sessionId,
       clientName: client.name ?? client.clientId,
-      redirectHost: new URL(redirectUri).host,
+      redirectUri,
       scope: session.scope,
     });
   } catch (error) {

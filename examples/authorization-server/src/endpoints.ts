@@ -16,13 +16,18 @@ export async function revoke(request: Request, store: OAuthStore): Promise<Respo
   return new Response(null, { status: 200, headers: { 'Cache-Control': 'no-store' } });
 }
 
-/** POST /introspect (RFC 7662): confidential clients only. */
+/**
+ * POST /introspect (RFC 7662): confidential clients only, and (the policy this
+ * demo chooses, RFC 7662 §4) only for tokens issued to that same client; any
+ * other token is answered as inactive, exactly like an unknown one.
+ */
 export async function introspect(request: Request, store: OAuthStore): Promise<Response> {
   const params = await Params.fromForm(request);
   const credentials = clientCredentials(request, params);
   if (credentials.clientSecret === undefined) throw invalidClient();
-  await store.authenticateClient(credentials.clientId, credentials.clientSecret);
-  return json(await store.introspect(params.require('token')));
+  const client = await store.authenticateClient(credentials.clientId, credentials.clientSecret);
+  const answer = await store.introspect(params.require('token'));
+  return json(answer.active && answer.client_id === client.clientId ? answer : { active: false });
 }
 
 const AUTH_METHODS = ['none', 'client_secret_basic', 'client_secret_post'] as const;
@@ -87,7 +92,8 @@ export async function register(request: Request, store: OAuthStore): Promise<Res
 /** GET /api/me: a protected resource (RFC 6750 bearer token). */
 export async function me(request: Request, store: OAuthStore): Promise<Response> {
   const header = request.headers.get('Authorization') ?? '';
-  const match = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/.exec(header);
+  // RFC 7235: the scheme name is case-insensitive; RFC 6750 §2.1: b64token syntax.
+  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i.exec(header);
   const info = match ? await store.validateAccessToken(match[1]!).catch(() => null) : null;
   if (!info) {
     return json({ error: 'invalid_token', error_description: 'the access token is missing, expired or revoked' }, 401, {

@@ -4,6 +4,8 @@ export interface DemoEnv {
   VAULT_SECRET: string;
   /** `kv` (default: KV, with single-use records in the Durable Object) or `d1` (D1, with single-use records in the Durable Object). */
   STORAGE?: string;
+  /** Refresh-token grace window in seconds (0 = off, at most 60); the demo sets 30. */
+  REFRESH_GRACE_SECONDS?: string;
   KV: KVNamespace;
   DB: D1Database;
   VAULT_DO: DurableObjectNamespace;

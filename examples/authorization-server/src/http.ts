@@ -22,10 +22,13 @@ export class OAuthHttpError extends Error {
 const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' };
 
 export function json(body: unknown, status = 200, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
+  const response = new Response(JSON.stringify(body), {
     status,
     headers: { 'Content-Type': 'application/json;charset=UTF-8', ...NO_STORE, ...headers },
   });
+  // An empty override removes a default header (e.g. Pragma on cacheable metadata).
+  for (const [name, value] of Object.entries(headers)) if (value === '') response.headers.delete(name);
+  return response;
 }
 
 export function errorResponse(error: OAuthHttpError): Response {

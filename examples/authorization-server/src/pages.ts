@@ -8,7 +8,12 @@ h1{font-size:1.4rem}label{display:block;margin:1rem 0 .3rem}input[type=text]{wid
 button{padding:.5rem 1.2rem;font-size:1rem;margin:1rem .5rem 0 0;cursor:pointer}.scope{background:#f3f3f3;padding:.1rem .4rem;border-radius:4px}
 .note{color:#666;font-size:.9rem}`;
 
-function page(title: string, body: string, status = 200): Response {
+/**
+ * `formAction` lists where a form on the page may lead: the consent form posts
+ * here and is answered with a redirect to the client, and Chromium checks
+ * `form-action` on that redirect too, so the client's origin must be allowed.
+ */
+function page(title: string, body: string, status = 200, formAction: string[] = []): Response {
   return new Response(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
       `<title>${escape(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`,
@@ -18,7 +23,7 @@ function page(title: string, body: string, status = 200): Response {
         'Content-Type': 'text/html;charset=UTF-8',
         'Cache-Control': 'no-store',
         'X-Frame-Options': 'DENY',
-        'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        'Content-Security-Policy': `default-src 'none'; style-src 'unsafe-inline'; form-action ${["'self'", ...formAction].join(' ')}; frame-ancestors 'none'`,
         'Referrer-Policy': 'no-referrer',
       },
     },
@@ -28,16 +33,18 @@ function page(title: string, body: string, status = 200): Response {
 export interface ConsentView {
   sessionId: string;
   clientName: string;
-  redirectHost: string;
+  /** The client's verified redirect URI. */
+  redirectUri: string;
   scope: string[];
 }
 
 export function consentPage(view: ConsentView): Response {
+  const redirect = new URL(view.redirectUri);
   const scopes = view.scope.length ? view.scope.map((s) => `<span class="scope">${escape(s)}</span>`).join(' ') : 'no particular scope';
   return page(
     'Sign in',
     `<h1>Sign in to continue</h1>
-<p><strong>${escape(view.clientName)}</strong> (redirecting to ${escape(view.redirectHost)}) asks for: ${scopes}.</p>
+<p><strong>${escape(view.clientName)}</strong> (redirecting to ${escape(redirect.host)}) asks for: ${scopes}.</p>
 <form method="post" action="/authorize">
 <input type="hidden" name="session" value="${escape(view.sessionId)}">
 <label for="user">Demo user name (any name; there are no passwords in this demo)</label>
@@ -46,6 +53,8 @@ export function consentPage(view: ConsentView): Response {
 <button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
 </form>
 <p class="note">The code, tokens and your user name are stored only sealed (AES-256-GCM) or as HMAC lookup ids.</p>`,
+    200,
+    [redirect.origin],
   );
 }
 

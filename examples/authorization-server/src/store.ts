@@ -9,6 +9,7 @@ import type { DemoEnv } from './env.js';
 const stores = new Map<string, Promise<OAuthStore>>();
 
 async function build(env: DemoEnv, storage: 'kv' | 'd1'): Promise<OAuthStore> {
+  const graceSeconds = Math.min(60, Math.max(0, Number.parseInt(env.REFRESH_GRACE_SECONDS ?? '0', 10) || 0));
   const keyring = await Keyring.fromSecret(env.VAULT_SECRET);
   // Single-use records (codes, refresh families, grant state) always live in the
   // Durable Object, which serializes each grant's transitions in one object.
@@ -20,7 +21,15 @@ async function build(env: DemoEnv, storage: 'kv' | 'd1'): Promise<OAuthStore> {
   } else {
     adapter = kvAdapter({ namespace: env.KV });
   }
-  return new OAuthStore({ keyring, adapter, singleUseAdapter });
+  return new OAuthStore({
+    keyring,
+    adapter,
+    singleUseAdapter,
+    // A client that lost the answer to a refresh (a closed tab, a timeout) may
+    // retry with the rotated token: answer it with the same successor for a
+    // short, non-sliding window instead of revoking the grant as reuse.
+    ...(graceSeconds > 0 && { refreshGrace: { windowSeconds: graceSeconds, maxUses: 3 } }),
+  });
 }
 
 export function storageOf(env: DemoEnv): 'kv' | 'd1' {
@@ -29,7 +38,7 @@ export function storageOf(env: DemoEnv): 'kv' | 'd1' {
 
 export function getStore(env: DemoEnv): Promise<OAuthStore> {
   const storage = storageOf(env);
-  const cacheKey = `${storage}:${env.VAULT_SECRET}`;
+  const cacheKey = `${storage}:${env.REFRESH_GRACE_SECONDS ?? ''}:${env.VAULT_SECRET}`;
   let store = stores.get(cacheKey);
   if (!store) {
     store = build(env, storage);
