@@ -1,21 +1,9 @@
-import { existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { playwright } from '@vitest/browser-playwright';
+import { CHROMIUM_ARGS, systemChromiumPath } from './tests/support/chromium-flags.js';
 
-// Debian's Chromium when present (CI installs it); Playwright's own browser otherwise.
-const systemChromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path));
-
-// Flags that keep Chromium quiet on a machine with no network but loopback.
-export const chromiumArgs = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-first-run',
-];
+const systemChromium = systemChromiumPath();
 
 export default defineConfig({
   test: {
@@ -48,7 +36,7 @@ export default defineConfig({
             provider: playwright({
               launchOptions: {
                 ...(systemChromium ? { executablePath: systemChromium } : {}),
-                args: chromiumArgs,
+                args: [...CHROMIUM_ARGS],
               },
             }),
             instances: [{ browser: 'chromium' }],

@@ -1,4 +1,11 @@
-import { DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT, type ListOptions, type WriteCondition, type WriteOptions } from './adapter.js';
+import {
+  DEFAULT_LIST_LIMIT,
+  MAX_LIST_LIMIT,
+  type AdapterCapabilities,
+  type ListOptions,
+  type WriteCondition,
+  type WriteOptions,
+} from './adapter.js';
 import { InvalidRequestError } from './errors.js';
 import { utf8 } from './util/bytes.js';
 
@@ -34,15 +41,18 @@ export function checkValue(adapter: string, value: unknown, maxValueBytes: numbe
 export function checkWriteOptions(adapter: string, options: WriteOptions | undefined): number | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) fail(adapter, 'options', 'must be an object');
-  const { expiresAt } = options;
+  return checkExpiresAt(adapter, options.expiresAt, 'options.expiresAt');
+}
+
+export function checkExpiresAt(adapter: string, expiresAt: unknown, field: string): number | undefined {
   if (expiresAt === undefined) return undefined;
   if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt < 0) {
-    fail(adapter, 'options.expiresAt', 'must be a non-negative integer (epoch milliseconds)');
+    fail(adapter, field, 'must be a non-negative integer (epoch milliseconds)');
   }
   return expiresAt;
 }
 
-export function checkCondition(adapter: string, condition: unknown): WriteCondition {
+export function checkCondition(adapter: string, condition: unknown, field = 'condition'): WriteCondition {
   if (typeof condition === 'object' && condition !== null) {
     const candidate = condition as Record<string, unknown>;
     if (candidate.ifAbsent === true && !('ifVersion' in candidate)) return { ifAbsent: true };
@@ -50,7 +60,61 @@ export function checkCondition(adapter: string, condition: unknown): WriteCondit
       return { ifVersion: candidate.ifVersion };
     }
   }
-  fail(adapter, 'condition', 'must be { ifVersion: string } or { ifAbsent: true }');
+  fail(adapter, field, 'must be { ifVersion: string } or { ifAbsent: true }');
+}
+
+/** A batch operation after {@link checkBatch}: every member present and valid. */
+export type CheckedBatchOperation =
+  | { type: 'put'; key: string; value: Uint8Array<ArrayBuffer>; expiresAt: number | undefined; condition: WriteCondition | undefined }
+  | { type: 'delete'; key: string; ifVersion: string | undefined };
+
+// Members each operation type may carry. Anything else is refused: a delete
+// given `condition` instead of `ifVersion` would otherwise run unconditionally.
+const BATCH_MEMBERS = {
+  put: ['type', 'key', 'value', 'expiresAt', 'condition'],
+  delete: ['type', 'key', 'ifVersion'],
+} as const;
+
+/**
+ * Checks every operation of a `batch()` before anything is written, so a bad
+ * operation cannot leave half a batch: `operations` must be an array; each
+ * one an object whose `type` is `"put"` or `"delete"` (anything else is
+ * refused, never run as a delete), with a valid key, value, expiry and
+ * condition, or a non-empty `ifVersion` string on a delete. Fields are named
+ * `operations[i].<member>`.
+ */
+export function checkBatch(
+  adapter: string,
+  operations: unknown,
+  limits: Pick<AdapterCapabilities, 'maxKeyBytes' | 'maxValueBytes'>,
+): CheckedBatchOperation[] {
+  if (!Array.isArray(operations)) fail(adapter, 'operations', 'must be an array');
+  return operations.map((operation: unknown, index): CheckedBatchOperation => {
+    const at = `operations[${index}]`;
+    if (typeof operation !== 'object' || operation === null || Array.isArray(operation)) fail(adapter, at, 'must be an object');
+    const candidate = operation as Record<string, unknown>;
+    const type = candidate.type;
+    if (type !== 'put' && type !== 'delete') fail(adapter, `${at}.type`, 'must be "put" or "delete"');
+    const allowed: readonly string[] = BATCH_MEMBERS[type];
+    for (const [member, value] of Object.entries(candidate)) {
+      if (value !== undefined && !allowed.includes(member)) fail(adapter, `${at}.${member}`, `is not allowed on a ${type} operation`);
+    }
+    const key = checkKey(adapter, candidate.key, limits.maxKeyBytes, `${at}.key`);
+    if (type === 'put') {
+      return {
+        type,
+        key,
+        value: checkValue(adapter, candidate.value, limits.maxValueBytes, `${at}.value`),
+        expiresAt: checkExpiresAt(adapter, candidate.expiresAt, `${at}.expiresAt`),
+        condition: candidate.condition === undefined ? undefined : checkCondition(adapter, candidate.condition, `${at}.condition`),
+      };
+    }
+    const ifVersion = candidate.ifVersion;
+    if (ifVersion !== undefined && (typeof ifVersion !== 'string' || ifVersion.length === 0)) {
+      fail(adapter, `${at}.ifVersion`, 'must be a non-empty version string');
+    }
+    return { type, key, ifVersion };
+  });
 }
 
 export interface CheckedListOptions {

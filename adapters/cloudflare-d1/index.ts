@@ -8,7 +8,7 @@ import type {
   WriteCondition,
   WriteOptions,
 } from '../../src/adapter.js';
-import { checkCondition, checkKey, checkListOptions, checkValue, checkWriteOptions } from '../../src/adapter-input.js';
+import { checkBatch, checkCondition, checkKey, checkListOptions, checkValue, checkWriteOptions } from '../../src/adapter-input.js';
 import { randomId } from '../../src/crypto/random.js';
 import { InvalidRequestError, StorageError } from '../../src/errors.js';
 import { requireD1, type D1DatabaseLike, type D1StatementLike } from './binding.js';
@@ -190,28 +190,21 @@ export function d1Adapter(options: D1AdapterOptions): StorageAdapter {
     },
 
     async batch(operations: readonly BatchOperation[]): Promise<boolean> {
-      if (!Array.isArray(operations)) throw new InvalidRequestError('operations', `must be an array (adapter "${NAME}")`);
+      // Validate everything first: a bad operation must not leave half a batch.
+      const checked = checkBatch(NAME, operations, capabilities);
       const at = now();
       const guards: D1StatementLike[] = [];
       const writes: D1StatementLike[] = [];
-      const versions: string[] = [];
-      // Validate everything first: a bad operation must not leave half a batch.
-      operations.forEach((operation, index) => {
-        const key = checkKey(NAME, operation?.key, MAX_KEY_BYTES, `operations[${index}].key`);
+      for (const operation of checked) {
+        const { key } = operation;
         if (operation.type === 'put') {
-          const value = checkValue(NAME, operation.value, capabilities.maxValueBytes, `operations[${index}].value`);
-          const expiresAt = checkWriteOptions(NAME, { expiresAt: operation.expiresAt });
-          if (operation.condition !== undefined) guards.push(guardStatement(key, checkCondition(NAME, operation.condition), at));
-          const version = newVersion();
-          versions.push(version);
-          writes.push(upsert(key, value, version, expiresAt));
-        } else if (operation.type === 'delete') {
+          if (operation.condition !== undefined) guards.push(guardStatement(key, operation.condition, at));
+          writes.push(upsert(key, operation.value, newVersion(), operation.expiresAt));
+        } else {
           if (operation.ifVersion !== undefined) guards.push(guardStatement(key, { ifVersion: operation.ifVersion }, at));
           writes.push(db.prepare(`DELETE FROM ${table} WHERE key = ?`).bind(key));
-        } else {
-          throw new InvalidRequestError(`operations[${index}].type`, `must be "put" or "delete" (adapter "${NAME}")`);
         }
-      });
+      }
       if (writes.length === 0) return true;
       // Guards see the state before any write of this batch, like every other adapter.
       const statements = [...guards, ...writes, db.prepare(`DELETE FROM ${guard}`)];

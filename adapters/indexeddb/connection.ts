@@ -67,6 +67,33 @@ export class IdbConnection {
   }
 
   /**
+   * Runs `body` against one object store in one transaction and resolves once
+   * the transaction has committed. On any failure the transaction is aborted
+   * (so a half-done readwrite body writes nothing), a dead connection is
+   * dropped, and the error becomes a `StorageError`. `body` may await only
+   * requests of this transaction: any other await lets it auto-commit.
+   *
+   * `S` is the caller's own narrow view of the idb store (the schema is untyped).
+   */
+  async run<S, T>(store: string, mode: IDBTransactionMode, body: (objectStore: S) => Promise<T>): Promise<T> {
+    const tx = await this.transaction([store], mode);
+    try {
+      const result = await body(tx.objectStore(store) as unknown as S);
+      await tx.done;
+      return result;
+    } catch (error) {
+      try {
+        tx.abort();
+      } catch {
+        // already committed or aborted
+      }
+      tx.done.catch(() => undefined); // its rejection is this same failure
+      this.discard(error);
+      throw toStorageError(error);
+    }
+  }
+
+  /**
    * Drops the connection after a failure that means it is dead (Safari's
    * "connection to Indexed Database server lost" is an UnknownError): the
    * next call reopens. The failed operation itself is not retried.

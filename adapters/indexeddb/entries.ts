@@ -9,6 +9,7 @@ import type {
   WriteOptions,
 } from '../../src/adapter.js';
 import {
+  checkBatch,
   checkCondition,
   checkKey,
   checkListOptions,
@@ -17,7 +18,7 @@ import {
   isExpired,
 } from '../../src/adapter-input.js';
 import { randomId } from '../../src/crypto/random.js';
-import { ADAPTER_NAME, EXPIRY_INDEX, toStorageError, type IdbConnection } from './connection.js';
+import { ADAPTER_NAME, EXPIRY_INDEX, type IdbConnection } from './connection.js';
 
 /** One row of the entries store (the key is the adapter key, out of line). */
 interface Row {
@@ -36,10 +37,6 @@ export const INDEXEDDB_CAPABILITIES: AdapterCapabilities = {
   maxValueBytes: 8 * 1024 * 1024,
   maxKeyBytes: 2048,
 };
-
-type CheckedOperation =
-  | { type: 'put'; key: string; value: Uint8Array<ArrayBuffer>; expiresAt: number | undefined; condition: WriteCondition | undefined }
-  | { type: 'delete'; key: string; ifVersion: string | undefined };
 
 /**
  * The StorageAdapter over one IndexedDB object store. Every compare-and-set
@@ -64,24 +61,7 @@ export function idbEntriesAdapter(connection: IdbConnection, store: string, now:
     ...(expiresAt !== undefined && { x: expiresAt }),
   });
 
-  /** Runs `body` in one transaction and waits for it to commit. */
-  async function run<T>(mode: IDBTransactionMode, body: (os: ObjectStoreLike) => Promise<T>): Promise<T> {
-    const tx = await connection.transaction([store], mode);
-    try {
-      const result = await body(tx.objectStore(store) as unknown as ObjectStoreLike);
-      await tx.done;
-      return result;
-    } catch (error) {
-      try {
-        tx.abort();
-      } catch {
-        // already finished or aborted
-      }
-      tx.done.catch(() => undefined);
-      connection.discard(error);
-      throw toStorageError(error);
-    }
-  }
+  const run = <T>(mode: IDBTransactionMode, body: (os: ObjectStoreLike) => Promise<T>): Promise<T> => connection.run(store, mode, body);
 
   return {
     name: ADAPTER_NAME,
@@ -157,19 +137,7 @@ export function idbEntriesAdapter(connection: IdbConnection, store: string, now:
 
     async batch(operations: readonly BatchOperation[]): Promise<boolean> {
       // Validate everything before the transaction: a bad operation must not leave half a batch.
-      const checked: CheckedOperation[] = operations.map((operation, index) => {
-        checkKey(ADAPTER_NAME, operation.key, caps.maxKeyBytes, `operations[${index}].key`);
-        if (operation.type === 'put') {
-          return {
-            type: 'put',
-            key: operation.key,
-            value: checkValue(ADAPTER_NAME, operation.value, caps.maxValueBytes, `operations[${index}].value`),
-            expiresAt: checkWriteOptions(ADAPTER_NAME, { expiresAt: operation.expiresAt }),
-            condition: operation.condition && checkCondition(ADAPTER_NAME, operation.condition),
-          };
-        }
-        return { type: 'delete', key: operation.key, ifVersion: operation.ifVersion };
-      });
+      const checked = checkBatch(ADAPTER_NAME, operations, caps);
       return run('readwrite', async (os) => {
         const at = now();
         for (const operation of checked) {

@@ -1,5 +1,5 @@
 import type { KeyStore } from '../../src/client/key-store.js';
-import { toStorageError, type IdbConnection } from './connection.js';
+import type { IdbConnection } from './connection.js';
 
 /**
  * A {@link KeyStore} in its own object store of the same database. Values are
@@ -7,18 +7,7 @@ import { toStorageError, type IdbConnection } from './connection.js';
  * itself: its bytes are never visible to JavaScript, here or after a reload.
  */
 export function idbKeyStore(connection: IdbConnection, store: string): KeyStore {
-  async function run<T>(mode: IDBTransactionMode, body: (os: SlotStore) => Promise<T>): Promise<T> {
-    const tx = await connection.transaction([store], mode);
-    try {
-      const result = await body(tx.objectStore(store) as unknown as SlotStore);
-      await tx.done;
-      return result;
-    } catch (error) {
-      tx.done.catch(() => undefined);
-      connection.discard(error);
-      throw toStorageError(error);
-    }
-  }
+  const run = <T>(mode: IDBTransactionMode, body: (os: SlotStore) => Promise<T>): Promise<T> => connection.run(store, mode, body);
   return {
     get: <T>(slot: string) => run('readonly', (os) => os.get(slot) as Promise<T | undefined>),
     // Check and create in one readwrite transaction: two tabs creating keys at once agree on one set.

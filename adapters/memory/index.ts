@@ -9,6 +9,7 @@ import type {
   WriteOptions,
 } from '../../src/adapter.js';
 import {
+  checkBatch,
   checkCondition,
   checkKey,
   checkListOptions,
@@ -122,18 +123,7 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
 
     async batch(operations: readonly BatchOperation[]): Promise<boolean> {
       // Validate everything first: a bad operation must not leave half a batch.
-      const checked = operations.map((operation, index) => {
-        checkKey(NAME, operation.key, capabilities.maxKeyBytes, `operations[${index}].key`);
-        if (operation.type === 'put') {
-          checkValue(NAME, operation.value, capabilities.maxValueBytes, `operations[${index}].value`);
-          return {
-            ...operation,
-            condition: operation.condition && checkCondition(NAME, operation.condition),
-            expiresAt: checkWriteOptions(NAME, { expiresAt: operation.expiresAt }),
-          };
-        }
-        return operation;
-      });
+      const checked = checkBatch(NAME, operations, capabilities);
       for (const operation of checked) {
         if (operation.type === 'put' && operation.condition && !holds(operation.key, operation.condition)) return false;
         if (operation.type === 'delete' && operation.ifVersion !== undefined && live(operation.key)?.version !== operation.ifVersion) {

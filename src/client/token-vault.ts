@@ -2,13 +2,16 @@ import { MIN_PBKDF2_ITERATIONS, type Keyring } from '../crypto/keyring.js';
 import { InvalidRequestError, KeyNotFoundError, TimeoutError, VaultError } from '../errors.js';
 import { RecordStore, type RecordCollection, type StoredRecord } from '../records/record-store.js';
 import { optionalInteger, requireObject, requireString } from '../util/validate.js';
+import { BackgroundRefresh, type BackgroundRefreshOptions } from './background-refresh.js';
+import { ChangeFeed, type TokenVaultChange } from './change-feed.js';
 import type { VaultStorage } from './key-store.js';
-import { defaultLocks, untilAborted, openChannel, withWebLock, type LockManagerLike, type TabChannel, type TabMessage } from './tab-sync.js';
+import { callRefresh, type RefreshFunction } from './refresh-call.js';
+import { defaultLocks, withWebLock, type LockManagerLike } from './tab-sync.js';
 import { expiresWithin, parseTokenResponse, type TokenResponse, type TokenSet } from './token-set.js';
 import { VaultKeys, type VaultKeyMode } from './vault-keys.js';
 
-/** Calls the token endpoint with `grant_type=refresh_token`; resolves with its JSON response. */
-export type RefreshFunction = (refreshToken: string, context: { signal: AbortSignal }) => Promise<TokenResponse>;
+export type { RefreshFunction } from './refresh-call.js';
+export type { TokenVaultChange } from './change-feed.js';
 
 export interface TokenVaultOptions {
   /** Where sealed tokens and keys live: `indexedDbStorage()` from `oauth-vault/idb`. */
@@ -23,11 +26,22 @@ export interface TokenVaultOptions {
   refresh?: RefreshFunction;
   /** Refresh when the access token expires within this many ms; default 60,000. */
   refreshSkewMs?: number;
-  /** Longest wait for the cross-tab refresh lock, and longest a refresh may take; default 10,000 ms. */
+  /**
+   * Longest wait for the cross-tab refresh lock, and longest a refresh may
+   * take; default 10,000 ms. A refresh that takes longer is abandoned: its
+   * signal aborts and callers get `TimeoutError`. The server may still have
+   * rotated the refresh token, so the next refresh can present a token the
+   * server considers reused, and a rotating server then revokes the grant.
+   * Pair the vault with a server-side refresh grace window (OAuthStore's
+   * `refreshGrace`) that answers a retried refresh instead of revoking.
+   * Within the vault, a success that still arrives after the timeout is
+   * stored (compare-and-set: only if the tokens are still the ones it
+   * refreshed), which helps when `refresh` does not pass its signal on.
+   */
   lockTimeoutMs?: number;
   /** Refresh in the background when the token expires within `windowMs` (default 5 min), checked every `intervalMs` (default 30 s). */
-  backgroundRefresh?: { windowMs?: number; intervalMs?: number };
-  /** Receives errors of background refreshes (foreground calls throw them instead). */
+  backgroundRefresh?: BackgroundRefreshOptions;
+  /** Receives errors of background work: background refreshes, and storing a refresh response that arrived late (foreground calls throw instead). */
   onBackgroundError?: (error: unknown) => void;
   /**
    * The Web Locks manager; default `navigator.locks`, looked up per call.
@@ -37,15 +51,6 @@ export interface TokenVaultOptions {
   locks?: LockManagerLike | null;
   /** Clock, epoch milliseconds (tests inject one). */
   now?: () => number;
-}
-
-/** A change seen by {@link TokenVault.onChange}; carries no token. */
-export interface TokenVaultChange {
-  readonly kind: 'saved' | 'refreshed' | 'cleared';
-  /** Storage version of the token record after the change; `null` after a clear. */
-  readonly version: string | null;
-  /** Whether the change was made in another tab. */
-  readonly remote: boolean;
 }
 
 type ResolvedOptions = TokenVaultOptions & Required<Pick<TokenVaultOptions, 'refreshSkewMs' | 'lockTimeoutMs' | 'now'>>;
@@ -85,11 +90,10 @@ export class TokenVault {
   readonly #keys: VaultKeys;
   readonly #options: ResolvedOptions;
   readonly #lockName: string;
-  readonly #listeners = new Set<(change: TokenVaultChange) => void>();
-  #channel: TabChannel | undefined;
+  readonly #changes: ChangeFeed;
+  readonly #background: BackgroundRefresh | undefined;
   #inflight: Promise<TokenSet | null> | undefined;
   #abort = new AbortController();
-  #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
   private constructor(options: ResolvedOptions, keys: VaultKeys, name: string) {
@@ -97,7 +101,15 @@ export class TokenVault {
     this.#storage = options.storage;
     this.#keys = keys;
     this.#lockName = `oauth-vault:${name}:refresh`;
-    this.#channel = openChannel(`oauth-vault:${name}`, (message) => this.#onRemote(message));
+    // Before the channel opens: invalid settings throw here and must leave nothing open.
+    this.#background =
+      options.backgroundRefresh && options.refresh
+        ? new BackgroundRefresh(options.backgroundRefresh, (windowMs) => this.#backgroundTick(windowMs), options.onBackgroundError, () => this.#keys.locked || this.#closed)
+        : undefined;
+    this.#changes = new ChangeFeed(`oauth-vault:${name}`, (message) => {
+      // Keys are gone in another tab: drop the cached ones (this locks a passphrase vault).
+      if (message.kind === 'cleared') this.#keys.forget();
+    });
   }
 
   /**
@@ -123,7 +135,7 @@ export class TokenVault {
     const keys = new VaultKeys(storage.keyStore, storage.adapter, mode, iterations);
     if (mode === 'generate') await keys.keyring({ create: true });
     const vault = new TokenVault(resolved, keys, name);
-    vault.#startBackground();
+    vault.#background?.start();
     return vault;
   }
 
@@ -157,8 +169,8 @@ export class TokenVault {
     // Fresh keys before a write: another tab may have cleared the vault and its keys.
     const keyring = (await this.#keys.keyring({ fresh: true, create: true }))!;
     const version = await this.#records(keyring).put(RECORD_ID, tokens);
-    this.#publish({ kind: 'saved', version });
-    this.#startBackground();
+    this.#changes.publish({ kind: 'saved', version });
+    if (!this.#closed) this.#background?.start();
     return tokens;
   }
 
@@ -208,27 +220,24 @@ export class TokenVault {
     this.#assertOpen();
     this.#abort.abort(new VaultError('the vault was cleared'));
     this.#abort = new AbortController();
-    this.#stopBackground();
+    this.#background?.stop();
     await this.#storage.adapter.delete(`${RECORD_KIND}/${RECORD_ID}`);
     await this.#keys.destroy();
-    this.#publish({ kind: 'cleared', version: null });
+    this.#changes.publish({ kind: 'cleared', version: null });
   }
 
   /** Calls `listener` on every change, in this tab or another. Returns the unsubscribe function. */
   onChange(listener: (change: TokenVaultChange) => void): () => void {
-    this.#listeners.add(listener);
-    return () => void this.#listeners.delete(listener);
+    return this.#changes.subscribe(listener);
   }
 
   /** Stops background refresh, leaves the channel and closes the storage. The stored tokens stay. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopBackground();
+    this.#background?.stop();
     this.#abort.abort(new VaultError('the vault was closed'));
-    this.#channel?.close();
-    this.#channel = undefined;
-    this.#listeners.clear();
+    this.#changes.close();
     await this.#storage.adapter.close?.();
   }
 
@@ -284,76 +293,43 @@ export class TokenVault {
     const refreshToken = current.data.refreshToken;
     const refresh = this.#options.refresh;
     if (!refreshToken || !refresh) return current.data;
-    const response = await this.#callRefresh(refresh, refreshToken);
-    if (response === null) return null;
-    const fresh = parseTokenResponse(response, this.#options.now(), 'refresh response');
-    // No refresh_token in the response: the server does not rotate; keep the one we have.
-    const next: TokenSet = fresh.refreshToken ? fresh : { ...fresh, refreshToken };
-    const keyring = await this.#keys.keyring();
-    if (!keyring) return null; // cleared in another tab meanwhile
-    // Only over the record we refreshed: a clear or a new login meanwhile wins, and is not overwritten.
-    const version = await this.#records(keyring).compareAndSet(RECORD_ID, next, { ifVersion: current.version });
-    if (version === null) return (await this.#read())?.data ?? null;
-    this.#publish({ kind: 'refreshed', version });
-    return next;
-  }
-
-  /**
-   * Calls the caller's refresh function with a signal that aborts on timeout
-   * (so a hung request cannot hold the lock) and on `clear()`/`close()`.
-   * Resolves `null` when the vault was cleared meanwhile.
-   */
-  async #callRefresh(refresh: RefreshFunction, refreshToken: string): Promise<TokenResponse | null> {
     const vaultSignal = this.#abort.signal;
-    const controller = new AbortController();
-    const onVaultAbort = (): void => controller.abort(vaultSignal.reason);
-    vaultSignal.addEventListener('abort', onVaultAbort, { once: true });
-    const timeoutMs = this.#options.lockTimeoutMs;
-    const timer = setTimeout(() => controller.abort(new TimeoutError(`the refresh took more than ${timeoutMs} ms`)), timeoutMs);
+    let response: TokenResponse;
     try {
-      return await untilAborted(Promise.resolve().then(() => refresh(refreshToken, { signal: controller.signal })), controller.signal);
+      response = await callRefresh(refresh, refreshToken, {
+        timeoutMs: this.#options.lockTimeoutMs,
+        vaultSignal,
+        onLateResponse: (late) => {
+          this.#storeRefreshed(late, current).catch((error: unknown) => this.#options.onBackgroundError?.(error));
+        },
+      });
     } catch (error) {
       // Cleared meanwhile: there is nothing to refresh any more; the answer is "no token".
       if (vaultSignal.aborted && error === vaultSignal.reason && !this.#closed) return null;
       throw error;
-    } finally {
-      clearTimeout(timer);
-      vaultSignal.removeEventListener('abort', onVaultAbort);
     }
+    const stored = await this.#storeRefreshed(response, current);
+    // Lost the compare-and-set: a clear or a new login won; report what is there now.
+    return stored === undefined ? ((await this.#read())?.data ?? null) : stored;
   }
 
-  #publish(message: TabMessage): void {
-    this.#channel?.postMessage(message);
-    this.#emit({ ...message, remote: false });
-  }
-
-  #onRemote(message: TabMessage): void {
-    if (message.kind === 'cleared') this.#keys.forget(); // keys are gone: drop the cached ones (locks a passphrase vault)
-    this.#emit({ ...message, remote: true });
-  }
-
-  #emit(change: TokenVaultChange): void {
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(change);
-      } catch (error) {
-        // A faulty listener must not break the vault or the other listeners; surface it asynchronously.
-        queueMicrotask(() => {
-          throw error;
-        });
-      }
-    }
-  }
-
-  #startBackground(): void {
-    const settings = this.#options.backgroundRefresh;
-    if (!settings || this.#timer !== undefined || this.#closed || !this.#options.refresh) return;
-    const windowMs = optionalInteger('options.backgroundRefresh.windowMs', settings.windowMs, 0, MAX_MS) ?? 300_000;
-    const intervalMs = optionalInteger('options.backgroundRefresh.intervalMs', settings.intervalMs, 10, MAX_MS) ?? 30_000;
-    this.#timer = setInterval(() => {
-      if (this.#keys.locked || this.#closed) return;
-      this.#backgroundTick(windowMs).catch((error: unknown) => this.#options.onBackgroundError?.(error));
-    }, intervalMs);
+  /**
+   * Stores a refresh response over the record it refreshed, by compare-and-set:
+   * a clear or a new login meanwhile wins and is not overwritten. Returns the
+   * stored tokens, `null` when the vault was cleared, `undefined` when the
+   * record had changed.
+   */
+  async #storeRefreshed(response: TokenResponse, from: StoredRecord<TokenSet>): Promise<TokenSet | null | undefined> {
+    if (this.#closed) return undefined;
+    const fresh = parseTokenResponse(response, this.#options.now(), 'refresh response');
+    // No refresh_token in the response: the server does not rotate; keep the one we have.
+    const next: TokenSet = fresh.refreshToken ? fresh : { ...fresh, refreshToken: from.data.refreshToken };
+    const keyring = await this.#keys.keyring();
+    if (!keyring) return null; // cleared in another tab meanwhile
+    const version = await this.#records(keyring).compareAndSet(RECORD_ID, next, { ifVersion: from.version });
+    if (version === null) return undefined;
+    this.#changes.publish({ kind: 'refreshed', version });
+    return next;
   }
 
   async #backgroundTick(windowMs: number): Promise<void> {
@@ -361,11 +337,6 @@ export class TokenVault {
     if (current?.refreshToken && expiresWithin(current, this.#options.now(), windowMs)) {
       await this.#refreshOnce((record) => expiresWithin(record.data, this.#options.now(), windowMs));
     }
-  }
-
-  #stopBackground(): void {
-    if (this.#timer !== undefined) clearInterval(this.#timer);
-    this.#timer = undefined;
   }
 
   #assertOpen(): void {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { indexedDbAdapter, indexedDbStorage } from '../../adapters/indexeddb/index.js';
-import { TokenVault, type TokenVaultOptions } from '../../src/client/index.js';
-import { InvalidRequestError, VaultLockedError } from '../../src/errors.js';
+import { TokenVault, type TokenVaultOptions, type VaultStorage } from '../../src/client/index.js';
+import { InvalidRequestError } from '../../src/errors.js';
+import { describeTokenVaultCases, dumpDatabase as dumpDatabaseOf, rawText as rawTextOf, rotatingServer } from '../shared/token-vault-cases.js';
 
 // TokenVault in a real Chromium: real IndexedDB, real CryptoKey structured
 // clone, real Web Locks. Each test uses its own database.
@@ -11,11 +12,12 @@ let counter = 0;
 const freshName = (label: string) => `vault-${label}-${run}-${counter++}`;
 const opened: TokenVault[] = [];
 
-async function openVault(name: string, options: Partial<TokenVaultOptions> = {}): Promise<TokenVault> {
-  const vault = await TokenVault.open({ storage: indexedDbStorage({ name }), name, ...options });
+async function openOn(storage: VaultStorage, name: string, options: Partial<TokenVaultOptions> = {}): Promise<TokenVault> {
+  const vault = await TokenVault.open({ storage, name, ...options });
   opened.push(vault);
   return vault;
 }
+const openVault = (name: string, options: Partial<TokenVaultOptions> = {}) => openOn(indexedDbStorage({ name }), name, options);
 
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((vault) => vault.close()));
@@ -24,43 +26,10 @@ afterEach(async () => {
 // Recognizable, high-entropy secrets: a hit in the raw dump cannot be a coincidence.
 const secret = (label: string) => `${label}-${crypto.randomUUID()}-${crypto.randomUUID()}`;
 
-function rawRequest<T>(request: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request.onsuccess = () => resolve(request.result);
-    request.onerror = () => reject(request.error);
-  });
-}
+const rawText = (name: string) => rawTextOf(indexedDB, name);
+const dumpDatabase = (name: string) => dumpDatabaseOf(indexedDB, name);
 
-/** Every key and value of every object store, read with the plain IndexedDB API. */
-async function dumpDatabase(name: string): Promise<{ store: string; key: IDBValidKey; value: unknown }[]> {
-  const db = await rawRequest(indexedDB.open(name));
-  try {
-    const rows: { store: string; key: IDBValidKey; value: unknown }[] = [];
-    for (const store of Array.from(db.objectStoreNames)) {
-      const tx = db.transaction(store, 'readonly');
-      const [keys, values] = await Promise.all([rawRequest(tx.objectStore(store).getAllKeys()), rawRequest(tx.objectStore(store).getAll())]);
-      keys.forEach((key, index) => rows.push({ store, key, value: values[index] }));
-    }
-    return rows;
-  } finally {
-    db.close();
-  }
-}
-
-/** A text view of stored values: strings as is, bytes decoded as Latin-1 (so any embedded UTF-8 shows), objects walked. */
-function textOf(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (value instanceof Uint8Array) return Array.from(value, (byte) => String.fromCharCode(byte)).join('');
-  if (value instanceof ArrayBuffer) return textOf(new Uint8Array(value));
-  if (value instanceof CryptoKey) return `[CryptoKey ${value.algorithm.name}]`;
-  if (Array.isArray(value)) return value.map(textOf).join('\n');
-  if (value && typeof value === 'object') return Object.entries(value).map(([key, inner]) => `${key}=${textOf(inner)}`).join('\n');
-  return String(value);
-}
-
-async function rawText(name: string): Promise<string> {
-  return (await dumpDatabase(name)).map((row) => `${row.store}:${String(row.key)}\n${textOf(row.value)}`).join('\n');
-}
+describeTokenVaultCases('Chromium', { storage: (name) => indexedDbStorage({ name }), openVault: openOn, factory: () => indexedDB });
 
 describe('TokenVault in Chromium', () => {
   test('the persisted keys are non-extractable CryptoKeys: exportKey rejects', async () => {
@@ -134,32 +103,6 @@ describe('TokenVault in Chromium', () => {
     expect(await vault.get()).toEqual(before);
   });
 
-  test('passphrase mode (100,000 iterations): locked after reopen until the right passphrase; a wrong one is a typed error and loses nothing', async () => {
-    const name = freshName('passphrase');
-    const options = { keys: 'passphrase', iterations: 100_000 } as const;
-    const tokens = { access_token: secret('at'), refresh_token: secret('rt'), token_type: 'Bearer', expires_in: 3600 };
-    const first = await openVault(name, options);
-    await expect(first.save(tokens)).rejects.toBeInstanceOf(VaultLockedError);
-    await first.unlock('a long passphrase for the test');
-    await first.save(tokens);
-    await first.close();
-
-    const reopened = await openVault(name, options);
-    expect(reopened.locked).toBe(true);
-    await expect(reopened.get()).rejects.toBeInstanceOf(VaultLockedError);
-    await expect(reopened.getAccessToken()).rejects.toBeInstanceOf(VaultLockedError);
-    const wrong = await reopened.unlock('not the passphrase').catch((caught: unknown) => caught);
-    expect(wrong).toBeInstanceOf(InvalidRequestError);
-    expect((wrong as InvalidRequestError).field).toBe('passphrase');
-    expect(reopened.locked).toBe(true);
-    await reopened.unlock('a long passphrase for the test');
-    expect(await reopened.get()).toMatchObject({ accessToken: tokens.access_token, refreshToken: tokens.refresh_token });
-    // Nothing derived from the passphrase is stored: only the salt and iteration count.
-    const keyRows = (await dumpDatabase(name)).filter((row) => row.store === 'entries-keys');
-    expect(keyRows.map((row) => Object.keys(row.value as object).sort())).toEqual([['iterations', 'mode', 'salt']]);
-    expect(await rawText(name)).not.toContain(tokens.refresh_token);
-  });
-
   test('passphrase mode at the default 600,000 iterations', async () => {
     const name = freshName('passphrase-default');
     const vault = await openVault(name, { keys: 'passphrase' });
@@ -174,50 +117,35 @@ describe('TokenVault in Chromium', () => {
 
   test('Web Locks in one page: 10 concurrent getAccessToken() over 3 vault instances refresh exactly once', async () => {
     const name = freshName('locks');
-    let calls = 0;
     let now = Date.now();
-    const refresh = async () => {
-      calls++;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      return { access_token: `at-${calls}`, refresh_token: `rt-${calls}`, token_type: 'Bearer', expires_in: 3600 };
-    };
+    const { refresh, calls } = rotatingServer(50);
     const vaults = await Promise.all([0, 1, 2].map(() => openVault(name, { refresh, now: () => now })));
     await vaults[0]!.save({ access_token: 'at-0', refresh_token: 'rt-0', token_type: 'Bearer', expires_in: 3600 });
     now += 3_600_000;
     const results = await Promise.all(Array.from({ length: 10 }, (_, index) => vaults[index % 3]!.getAccessToken()));
-    expect(calls).toBe(1);
+    expect(calls()).toBe(1);
     expect(new Set(results)).toEqual(new Set(['at-1']));
     for (const vault of vaults) expect((await vault.get())?.refreshToken).toBe('rt-1');
   });
 
   test('Web Locks in one page: refresh() forced at once on 3 vault instances refreshes exactly once', async () => {
     const name = freshName('forced');
-    let calls = 0;
-    const refresh = async () => {
-      calls++;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      return { access_token: `at-${calls}`, refresh_token: `rt-${calls}`, token_type: 'Bearer', expires_in: 3600 };
-    };
+    const { refresh, calls } = rotatingServer(50);
     const vaults = await Promise.all([0, 1, 2].map(() => openVault(name, { refresh })));
     await vaults[0]!.save({ access_token: 'at-0', refresh_token: 'rt-0', token_type: 'Bearer', expires_in: 3600 });
     const results = await Promise.all(vaults.map((vault) => vault.refresh()));
-    expect(calls).toBe(1);
+    expect(calls()).toBe(1);
     expect(results.map((tokens) => tokens?.refreshToken)).toEqual(['rt-1', 'rt-1', 'rt-1']);
   });
 
   test('negative control: the same with the cross-tab lock off refreshes more than once', async () => {
     const name = freshName('nolocks');
-    let calls = 0;
     let now = Date.now();
-    const refresh = async () => {
-      calls++;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      return { access_token: `at-${calls}`, refresh_token: `rt-${calls}`, token_type: 'Bearer', expires_in: 3600 };
-    };
+    const { refresh, calls } = rotatingServer(50);
     const vaults = await Promise.all([0, 1, 2].map(() => openVault(name, { refresh, now: () => now, locks: null })));
     await vaults[0]!.save({ access_token: 'at-0', refresh_token: 'rt-0', token_type: 'Bearer', expires_in: 3600 });
     now += 3_600_000;
     await Promise.all(Array.from({ length: 10 }, (_, index) => vaults[index % 3]!.getAccessToken()));
-    expect(calls).toBeGreaterThan(1);
+    expect(calls()).toBeGreaterThan(1);
   });
 });

@@ -7,12 +7,14 @@ import { indexedDbAdapter, indexedDbStorage } from '../../adapters/indexeddb/ind
 import { IdbConnection } from '../../adapters/indexeddb/connection.js';
 import { NotSupportedError } from '../../src/errors.js';
 import { describeAdapterConformance, describeNegativeControl } from '../conformance/adapter-conformance.js';
+import { describeBatchInputChecks } from '../conformance/batch-input.js';
 
 const factory = new IDBFactory();
 
 describeAdapterConformance('indexeddb (fake-indexeddb, Node)', {
   create: (clock) => indexedDbAdapter({ name: 'conformance', indexedDB: factory, now: clock.now }),
 });
+describeBatchInputChecks('indexeddb (fake-indexeddb, Node)', () => indexedDbAdapter({ name: 'batch-input', indexedDB: factory }));
 
 describe('indexeddb adapter in Node', () => {
   afterEach(() => {

@@ -2,8 +2,9 @@ import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, describe, expect, test } from 'vitest';
 import { indexedDbStorage } from '../../adapters/indexeddb/index.js';
-import { TokenVault, type TokenVaultChange, type TokenVaultOptions } from '../../src/client/index.js';
-import { InvalidRequestError, TimeoutError, VaultLockedError } from '../../src/errors.js';
+import { TokenVault, type TokenVaultChange, type TokenVaultOptions, type VaultStorage } from '../../src/client/index.js';
+import { InvalidRequestError, TimeoutError } from '../../src/errors.js';
+import { describeTokenVaultCases, rotatingServer } from '../shared/token-vault-cases.js';
 
 // Fast unit tests of TokenVault's logic over fake-indexeddb. Node 20 has no
 // navigator.locks, so these cover the in-tab single flight; the cross-tab lock
@@ -18,27 +19,18 @@ function clock(start = 1_800_000_000_000) {
   return { now: () => time, advance: (ms: number) => void (time += ms) };
 }
 
-async function openVault(name: string, options: Partial<TokenVaultOptions> = {}): Promise<TokenVault> {
-  const vault = await TokenVault.open({ storage: indexedDbStorage({ name, indexedDB: factory }), name, ...options });
+async function openOn(storage: VaultStorage, name: string, options: Partial<TokenVaultOptions> = {}): Promise<TokenVault> {
+  const vault = await TokenVault.open({ storage, name, ...options });
   open.push(vault);
   return vault;
 }
-
-/** A fake token endpoint that rotates: each call returns a new pair. */
-function rotatingServer(delayMs = 20) {
-  let calls = 0;
-  const refresh = async (refreshToken: string) => {
-    calls++;
-    const n = calls;
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
-    return { access_token: `at-${n}`, token_type: 'Bearer', expires_in: 3600, refresh_token: `rt-${n}`, seen: refreshToken };
-  };
-  return { refresh, calls: () => calls };
-}
+const openVault = (name: string, options: Partial<TokenVaultOptions> = {}) => openOn(indexedDbStorage({ name, indexedDB: factory }), name, options);
 
 afterEach(async () => {
   await Promise.all(open.splice(0).map((vault) => vault.close()));
 });
+
+describeTokenVaultCases('Node, fake-indexeddb', { storage: (name) => indexedDbStorage({ name, indexedDB: factory }), openVault: openOn, factory: () => factory });
 
 const login = { access_token: 'at-0', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt-0', scope: 'openid api', id_token: 'idt' };
 
@@ -220,30 +212,6 @@ describe('TokenVault (Node, fake-indexeddb)', () => {
     // b logs in again: new keys are created, and a reads them.
     await b.save({ ...login, access_token: 'at-again' });
     expect((await a.get())?.accessToken).toBe('at-again');
-  });
-
-  test('passphrase mode: locked until unlock; wrong passphrase is a typed error and nothing is lost', async () => {
-    const name = `db-${dbCounter++}`;
-    const options = { keys: 'passphrase', iterations: 100_000 } as const;
-    const vault = await openVault(name, options);
-    expect(vault.locked).toBe(true);
-    await expect(vault.get()).rejects.toBeInstanceOf(VaultLockedError);
-    await expect(vault.save(login)).rejects.toBeInstanceOf(VaultLockedError);
-    await vault.unlock('correct horse battery staple');
-    await vault.save(login);
-    await vault.close();
-
-    const reopened = await openVault(name, options);
-    expect(reopened.locked).toBe(true);
-    await expect(reopened.getAccessToken()).rejects.toBeInstanceOf(VaultLockedError);
-    const wrong = await reopened.unlock('wrong horse').catch((caught: unknown) => caught);
-    expect(wrong).toBeInstanceOf(InvalidRequestError);
-    expect((wrong as InvalidRequestError).field).toBe('passphrase');
-    expect(reopened.locked).toBe(true);
-    await reopened.unlock('correct horse battery staple');
-    expect((await reopened.get())?.refreshToken).toBe('rt-0');
-    // The mode is part of the vault: opening it in the other mode is refused.
-    await expect(openVault(name, { keys: 'generate' })).rejects.toBeInstanceOf(InvalidRequestError);
   });
 
   test('background refresh refreshes ahead of expiry, and clear() stops it', async () => {
