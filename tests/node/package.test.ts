@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { publint } from 'publint';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -31,6 +32,20 @@ describe('built package', () => {
       expect(existsSync(join(consumer, 'node_modules', 'oauth-vault', target.default)), `${subpath} default`).toBe(true);
       expect(existsSync(join(consumer, 'node_modules', 'oauth-vault', target.types)), `${subpath} types`).toBe(true);
     }
+  });
+
+  test('publint finds nothing to fix in the packed package', async () => {
+    const { messages } = await publint({ pkgDir: join(consumer, 'node_modules', 'oauth-vault'), level: 'suggestion', strict: true });
+    expect(messages).toEqual([]);
+  });
+
+  test('the README names exactly the subpaths that exports defines', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const named = new Set([...readme.matchAll(/`(oauth-vault(?:\/[a-z-]+)?)`/g)].map((match) => match[1]));
+    const exported = Object.keys(packageJson.exports)
+      .filter((subpath) => subpath !== './package.json')
+      .map((subpath) => (subpath === '.' ? 'oauth-vault' : `oauth-vault/${subpath.slice(2)}`));
+    expect([...named].sort()).toEqual(exported.sort());
   });
 
   test('a separate consumer imports oauth-vault and oauth-vault/idb in Node', () => {
