@@ -78,6 +78,7 @@ export type {
   QueryAuditParams,
   QueryAuditResult,
   RefreshAccessTokenParams,
+  ResealResult,
   RefreshGraceOptions,
   RegisterClientParams,
   RegisterClientResult,

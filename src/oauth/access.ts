@@ -29,10 +29,18 @@ async function findAccessRecord(ctx: StoreContext, token: string): Promise<Found
   return null;
 }
 
+/**
+ * The grant, if it is active, belongs to `clientId`, and that client still
+ * exists. Why the client read: `deleteClient` revokes through the client's
+ * grant index, and an index is a hint (KV lists are eventually consistent; an
+ * entry can be lost), so a deleted client's tokens must die on their own. The
+ * read runs beside the grant read (no added latency) and is a plain read on
+ * `adapter`; a tombstone would need the same read.
+ */
 async function activeGrant(ctx: StoreContext, grantId: string, clientId: string): Promise<GrantRecord | null> {
-  const found = await ctx.grants.get(grantId);
+  const [found, client] = await Promise.all([ctx.grants.get(grantId), ctx.clients.get(clientId)]);
   const grant = found?.data;
-  return grant && grant.status === 'active' && grant.clientId === clientId ? grant : null;
+  return grant && client && grant.status === 'active' && grant.clientId === clientId ? grant : null;
 }
 
 export async function validateAccessToken(ctx: StoreContext, tokenInput: string): Promise<AccessTokenInfo | null> {
@@ -60,6 +68,7 @@ async function findLiveRefresh(ctx: StoreContext, token: string): Promise<{ gran
   const found = await ctx.grants.get(grantId);
   const grant = found?.data;
   if (!grant || grant.status !== 'active' || !grant.refresh) return null;
+  if ((await ctx.clients.get(grant.clientId)) === null) return null;
   if (!matchesAny(grant.refresh.current, await ctx.keyring.lookupIds(LOOKUP.refresh, token))) return null;
   const expiresAt = Math.min(grant.chainExpiresAt!, grant.refresh.lastUsedAt + ctx.policy.refreshIdleMs);
   return expiresAt > ctx.now() ? { grantId, grant, expiresAt } : null;

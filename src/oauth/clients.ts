@@ -1,7 +1,7 @@
 import { randomId, randomToken } from '../crypto/random.js';
 import { InvalidClientError, InvalidRequestError } from '../errors.js';
 import { optionalInteger, optionalString, requireBoolean } from '../util/validate.js';
-import type { ClientRecord, StoreContext } from './context.js';
+import { readForScan, type ClientRecord, type StoreContext } from './context.js';
 import {
   onlyKeys,
   optionalGrantTypes,
@@ -133,14 +133,10 @@ export async function deleteClient(ctx: StoreContext, clientIdInput: string): Pr
   const existed = (await ctx.clients.get(clientId)) !== null;
   await ctx.clients.delete(clientId);
   let revoked = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await ctx.clientGrants.listIds({ prefix: `${clientId}/`, limit: 1000, ...(cursor !== undefined && { cursor }) });
-    for (const id of page.ids) {
-      if (await revokeGrantById(ctx, id.slice(clientId.length + 1), 'client_deleted')) revoked++;
-    }
-    cursor = page.cursor;
-  } while (cursor !== undefined);
+  // The index may miss a grant (eventual listing on KV); validation also checks that the client exists (access.ts).
+  for await (const id of ctx.clientGrants.ids(`${clientId}/`)) {
+    if (await revokeGrantById(ctx, id.slice(clientId.length + 1), 'client_deleted')) revoked++;
+  }
   if (existed) await ctx.audit.record({ type: 'client_deleted', clientId, details: { grantsRevoked: revoked } });
   return existed;
 }
@@ -149,11 +145,13 @@ export async function listClients(ctx: StoreContext, options?: PageOptions): Pro
   const { cursor, limit } = readPageOptions(options);
   const page = await ctx.clients.listIds({ limit, ...(cursor !== undefined && { cursor }) });
   const clients: ClientInfo[] = [];
+  let unreadable = 0;
   for (const id of page.ids) {
-    const record = await ctx.clients.get(id);
-    if (record) clients.push(toInfo(id, record.data));
+    const record = await readForScan(ctx.clients, id);
+    if (record === 'unreadable') unreadable++;
+    else if (record) clients.push(toInfo(id, record.data));
   }
-  return { clients, ...(page.cursor !== undefined && { cursor: page.cursor }) };
+  return { clients, ...(page.cursor !== undefined && { cursor: page.cursor }), ...(unreadable > 0 && { unreadable }) };
 }
 
 // A lookup id that matches nothing: compared against when the client is unknown, so both paths do the same work.
@@ -177,5 +175,13 @@ export async function authenticateClient(ctx: StoreContext, clientIdInput: unkno
     record !== null &&
     (record.data.type === 'confidential' ? secret !== undefined && secretMatches : secret === undefined);
   if (!ok) throw new InvalidClientError('client authentication failed');
+  const current = candidates[0]!;
+  if (secret !== undefined && stored !== current && ctx.adapter.capabilities.atomic) {
+    // Matched under an older key: move the lookup id to the current key now, the
+    // only time the secret is at hand, so that key can be retired without locking
+    // the client out. Only with a real compare-and-set: on KV a racing secret
+    // rotation could be overwritten with this old secret (rotate secrets there instead).
+    await ctx.clients.compareAndSet(clientId, { ...record.data, secretLookup: current }, { ifVersion: record.version }).catch(() => null);
+  }
   return toInfo(clientId, record.data);
 }

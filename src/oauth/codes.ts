@@ -57,10 +57,11 @@ export async function createAuthorizationCode(ctx: StoreContext, input: CreateAu
   };
   // Indexes first: a grant that can ever become usable is already findable by
   // user (listGrants) and by client (deleteClient's cascade).
+  // `createdAt` tells cleanup this entry's grant may still be on its way (lifecycle.ts).
   const indexExpiry = { expiresAt: expiresAt + ctx.policy.grantLifetimeMs };
   await Promise.all([
-    ctx.userGrants.put(`${userLookup}/${grantId}`, {}, indexExpiry),
-    ctx.clientGrants.put(`${request.clientId}/${grantId}`, {}, indexExpiry),
+    ctx.userGrants.put(`${userLookup}/${grantId}`, { createdAt: now }, indexExpiry),
+    ctx.clientGrants.put(`${request.clientId}/${grantId}`, { createdAt: now }, indexExpiry),
   ]);
   if ((await ctx.grants.create(grantId, record, { expiresAt })) === null) throw new ConflictError('grant id collision; retry');
   await ctx.audit.record({ type: 'code_issued', clientId: request.clientId, userId, grantId, details: { scope: request.scope.length } });
@@ -85,14 +86,16 @@ export async function exchangeAuthorizationCode(ctx: StoreContext, input: Exchan
     const grant = found.data;
     const now = ctx.now();
     // Every check that proves the caller may redeem this code comes before
-    // anything changes: a wrong code, client, redirect URI, expired code or
-    // failed PKCE leaves the store exactly as it was (and burns nothing).
+    // anything changes: a wrong code, client, redirect URI or failed PKCE
+    // leaves the store exactly as it was (and burns nothing).
     if (!matchesAny(grant.codeLookup, ids) || grant.clientId !== client.clientId) invalidGrant();
-    if (grant.redirectUri !== redirectUri || grant.codeExpiresAt <= now) invalidGrant();
+    if (grant.redirectUri !== redirectUri) invalidGrant();
     if (!(await verifyPkce(grant.codeChallenge, grant.codeChallengeMethod, verifier))) invalidGrant();
     if (grant.status === 'revoked') invalidGrant();
-    // An authenticated second redemption: revoke what the first one got (RFC 6749 §4.1.2).
+    // An authenticated second redemption, however late: revoke what the first
+    // one got (RFC 6749 §4.1.2). Code expiry only limits the first redemption.
     if (grant.status === 'active') return revokeForViolation(ctx, grantId, grant, 'code_replay');
+    if (grant.codeExpiresAt <= now) invalidGrant();
 
     const withRefresh = client.grantTypes.includes('refresh_token');
     const accessToken = formatToken('access', grantId);

@@ -1,23 +1,24 @@
 import type { StorageAdapter } from '../adapter.js';
 import type { Keyring } from '../crypto/keyring.js';
-import { RecordStore, type RecordCollection } from '../records/record-store.js';
+import { IntegrityError } from '../errors.js';
+import { RecordStore, type RecordCollection, type StoredRecord } from '../records/record-store.js';
 import type { AuditLog } from './audit.js';
 import type { ResolvedPolicy } from './policy.js';
-import type { ClientType, GrantType, PkceMethod } from './types.js';
+import type { ClientType, GrantType, PkceMethod, SessionInfo } from './types.js';
 
 /**
  * Record shapes and key layout of the authorization-server domain.
  *
  * On `adapter` (may be KV):
  *   client/<clientId>                       ClientRecord
- *   session/<lookup(sessionId)>             SessionRecord
- *   user-grant/<lookup(userId)>/<grantId>   index entry (sealed, empty)
- *   client-grant/<clientId>/<grantId>       index entry (sealed, empty)
+ *   user-grant/<lookup(userId)>/<grantId>   GrantIndexEntry
+ *   client-grant/<clientId>/<grantId>       GrantIndexEntry
  *   audit/<time-desc>, audit-type/..., audit-client/..., audit-user/...  (audit.ts)
  *
- * On `singleUseAdapter` (atomic; every key partitioned by grant id):
+ * On `singleUseAdapter` (atomic; grant keys partitioned by grant id):
  *   grant/<grantId>                         GrantRecord: code state, refresh family, status
  *   access/<grantId>/<lookup(accessToken)>  AccessRecord
+ *   session/<lookup(sessionId)>             SessionRecord (completing one is single-use)
  *
  * Why access tokens live with the grant, not on `adapter`: validation must
  * read the grant's status anyway (that is what makes revocation and replay
@@ -46,20 +47,8 @@ export interface ClientRecord {
   updatedAt: number;
 }
 
-export interface SessionRecord {
-  clientId: string;
-  redirectUri: string;
-  scope: string[];
-  state?: string;
-  codeChallenge?: string;
-  codeChallengeMethod?: PkceMethod;
-  resource?: string;
-  userId?: string;
-  props?: unknown;
-  completed: boolean;
-  createdAt: number;
-  expiresAt: number;
-}
+/** A session as stored: its id is the record's key (a lookup id), not a field. */
+export type SessionRecord = Omit<SessionInfo, 'sessionId'>;
 
 export interface RefreshFamily {
   /** Lookup id of the live refresh token; null when the client has no refresh grant. */
@@ -72,6 +61,8 @@ export interface RefreshFamily {
   graceUses: number;
   /** Rotation counter. */
   generation: number;
+  /** Scope granted by the last rotation (a grace retry must ask for the same). */
+  scope?: string[];
 }
 
 export type GrantStatus = 'issued' | 'active' | 'revoked';
@@ -106,8 +97,14 @@ export interface AccessRecord {
   expiresAt: number;
 }
 
-/** Index entries carry nothing: the key is the information. */
-export type IndexRecord = Record<string, never>;
+/**
+ * A grant index entry: the key is the information; `createdAt` lets cleanup
+ * tell an entry written just before its grant (kept) from a stale one.
+ * Entries written before `createdAt` existed read as `{}`.
+ */
+export interface GrantIndexEntry {
+  createdAt?: number;
+}
 
 /** Everything the parts of OAuthStore share. */
 export interface StoreContext {
@@ -118,12 +115,12 @@ export interface StoreContext {
   singleUseAdapter: StorageAdapter;
   clients: RecordCollection<ClientRecord>;
   sessions: RecordCollection<SessionRecord>;
-  userGrants: RecordCollection<IndexRecord>;
-  clientGrants: RecordCollection<IndexRecord>;
+  userGrants: RecordCollection<GrantIndexEntry>;
+  clientGrants: RecordCollection<GrantIndexEntry>;
   grants: RecordCollection<GrantRecord>;
   access: RecordCollection<AccessRecord>;
   audit: AuditLog;
-  /** Serializes grace-window bookkeeping per grant within this isolate (see grants.ts). */
+  /** Serializes grace-window bookkeeping per grant within this isolate (see refresh.ts). */
   locks: Map<string, Promise<unknown>>;
 }
 
@@ -147,7 +144,8 @@ export function createContext(options: {
     adapter: options.adapter,
     singleUseAdapter: options.singleUseAdapter,
     clients: main.collection('client'),
-    sessions: main.collection('session'),
+    // Sessions live on the atomic store: completing one is a compare-and-set that must have one winner.
+    sessions: single.collection('session'),
     userGrants: main.collection('user-grant'),
     clientGrants: main.collection('client-grant'),
     grants: single.collection('grant'),
@@ -167,5 +165,20 @@ export async function withLock<T>(ctx: StoreContext, key: string, task: () => Pr
     return await run;
   } finally {
     if (ctx.locks.get(key) === tail) ctx.locks.delete(key);
+  }
+}
+
+/**
+ * Reads a record for a scan: a record that cannot be opened (its key was
+ * dropped, or it was tampered with) is `'unreadable'`, so one bad record
+ * does not fail a whole cleanup, count or listing. Single-record reads
+ * (validation, exchange) keep throwing: there a silent skip would be a lie.
+ */
+export async function readForScan<T>(collection: RecordCollection<T>, id: string): Promise<StoredRecord<T> | null | 'unreadable'> {
+  try {
+    return await collection.get(id);
+  } catch (error) {
+    if (error instanceof IntegrityError) return 'unreadable';
+    throw error;
   }
 }

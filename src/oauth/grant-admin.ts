@@ -1,7 +1,7 @@
 import { InvalidRequestError } from '../errors.js';
 import { requireString } from '../util/validate.js';
 import { readPageOptions } from './clients.js';
-import type { StoreContext } from './context.js';
+import { readForScan, type StoreContext } from './context.js';
 import { requireUserId } from './input.js';
 import { revokeGrantById } from './grant-state.js';
 import { isGrantId, LOOKUP } from './tokens.js';
@@ -34,9 +34,14 @@ export async function listGrants(ctx: StoreContext, userIdInput: string, options
   if (page.cursor !== undefined) next = `${keyIndex}.${page.cursor}`;
   else if (keyIndex + 1 < lookups.length) next = `${keyIndex + 1}.`;
   const grants: GrantInfo[] = [];
+  let unreadable = 0;
   for (const id of page.ids) {
     const grantId = id.slice(prefix.length);
-    const found = await ctx.grants.get(grantId);
+    const found = await readForScan(ctx.grants, grantId);
+    if (found === 'unreadable') {
+      unreadable++;
+      continue;
+    }
     const grant = found?.data;
     // Only exchanged, unrevoked grants of this very user (the index is a hint, the record decides).
     if (!grant || grant.status !== 'active' || grant.userId !== userId) continue;
@@ -51,7 +56,7 @@ export async function listGrants(ctx: StoreContext, userIdInput: string, options
       expiresAt: grant.chainExpiresAt ?? grant.codeExpiresAt,
     });
   }
-  return { grants, ...(next !== undefined && { cursor: next }) };
+  return { grants, ...(next !== undefined && { cursor: next }), ...(unreadable > 0 && { unreadable }) };
 }
 
 export function requireGrantId(field: string, value: unknown): string {

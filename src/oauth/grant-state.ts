@@ -60,13 +60,10 @@ export async function revokeGrantById(ctx: StoreContext, grantId: string, reason
     const next: GrantRecord = { ...found.data, status: 'revoked', revokedAt: ctx.now(), revokeReason: reason };
     const options = found.expiresAt === undefined ? {} : { expiresAt: found.expiresAt };
     if ((await ctx.grants.compareAndSet(grantId, next, { ifVersion: found.version }, options)) !== null) {
-      await ctx.audit.record({
-        type: 'refresh_token_revoked',
-        clientId: found.data.clientId,
-        userId: found.data.userId,
-        grantId,
-        details: { reason },
-      });
+      // Audit what actually died: an exchanged grant's access tokens, and its refresh family if it had one.
+      const subject = { clientId: found.data.clientId, userId: found.data.userId, grantId, details: { reason } };
+      if (found.data.status === 'active') await ctx.audit.record({ type: 'access_token_revoked', ...subject });
+      if (found.data.refresh) await ctx.audit.record({ type: 'refresh_token_revoked', ...subject });
       return true;
     }
   }

@@ -1,63 +1,82 @@
 import type { StorageAdapter } from '../adapter.js';
 import { randomId } from '../crypto/random.js';
 import { RecordStore } from '../records/record-store.js';
-import { VaultError } from '../errors.js';
-import type { GrantRecord, StoreContext } from './context.js';
+import { errorName } from './audit.js';
+import { readForScan, type GrantRecord, type StoreContext } from './context.js';
+import { MAX_CODE_TTL_SECONDS } from './policy.js';
 import type { CleanupResult, HealthCheckResult, StatsResult } from './types.js';
 
 /** Lifecycle: cleanup, stats and health. These scan; run them from a cron, not per request. */
 
-async function eachId(
-  collection: { listIds: (options: { prefix?: string; cursor?: string; limit?: number }) => Promise<{ ids: string[]; cursor?: string }> },
-  visit: (id: string) => Promise<void>,
-): Promise<void> {
-  let cursor: string | undefined;
-  do {
-    const page = await collection.listIds({ limit: 1000, ...(cursor !== undefined && { cursor }) });
-    for (const id of page.ids) await visit(id);
-    cursor = page.cursor;
-  } while (cursor !== undefined);
-}
+/**
+ * How long an index entry may wait for its grant. Issuing a code writes the
+ * index entries first and the grant record right after; an entry whose grant
+ * is absent is deleted only once it is older than any code could be (plus a
+ * margin for a slow writer), so cleanup never races a grant being created.
+ */
+export const INDEX_SETTLE_MS = (MAX_CODE_TTL_SECONDS + 300) * 1000;
 
 function adapters(ctx: StoreContext): StorageAdapter[] {
   return ctx.singleUseAdapter === ctx.adapter ? [ctx.adapter] : [ctx.adapter, ctx.singleUseAdapter];
 }
 
+type GrantState = 'live' | 'revoked' | 'absent' | 'unreadable';
+
 /**
  * Removes what can no longer be used: expired or revoked grants and their
- * access tokens, expired sessions, index entries of vanished grants, audit
- * events past retention; then lets each adapter drop physically expired
- * entries. Logical expiry never depended on any of this.
+ * access tokens, expired sessions, stale index entries, audit events past
+ * retention; then lets each adapter drop physically expired entries. Logical
+ * expiry never depended on any of this. Records that cannot be opened are
+ * left in place and counted (`unreadable`).
  */
 export async function cleanupExpired(ctx: StoreContext): Promise<CleanupResult> {
-  const result: CleanupResult = { grants: 0, accessTokens: 0, sessions: 0, indexEntries: 0, auditEvents: 0, adapterExpired: 0 };
-  // Status per grant id seen: 'live' keeps its tokens and index entries.
-  const live = new Map<string, boolean>();
-  const isLive = async (grantId: string): Promise<boolean> => {
-    let known = live.get(grantId);
-    if (known === undefined) {
-      const found = await ctx.grants.get(grantId);
-      known = found !== null && found.data.status !== 'revoked';
-      live.set(grantId, known);
+  const result: CleanupResult = { grants: 0, accessTokens: 0, sessions: 0, indexEntries: 0, auditEvents: 0, adapterExpired: 0, unreadable: 0 };
+  const now = ctx.now();
+  // State per grant id seen, remembered across the passes (a revoked grant deleted
+  // in the first pass still lets the index pass drop its entries).
+  const states = new Map<string, GrantState>();
+  const stateOf = async (grantId: string): Promise<GrantState> => {
+    let state = states.get(grantId);
+    if (state === undefined) {
+      const found = await readForScan(ctx.grants, grantId);
+      state = found === 'unreadable' ? 'unreadable' : found === null ? 'absent' : found.data.status === 'revoked' ? 'revoked' : 'live';
+      if (state === 'unreadable') result.unreadable++;
+      states.set(grantId, state);
     }
-    return known;
+    return state;
   };
-  await eachId(ctx.grants, async (grantId) => {
-    if (!(await isLive(grantId)) && (await ctx.grants.delete(grantId))) result.grants++;
-  });
-  await eachId(ctx.access, async (id) => {
-    const grantId = id.slice(0, id.indexOf('/'));
-    const record = await ctx.access.get(id);
-    if ((record === null || !(await isLive(grantId))) && (await ctx.access.delete(id))) result.accessTokens++;
-  });
-  await eachId(ctx.sessions, async (id) => {
-    if ((await ctx.sessions.get(id)) === null && (await ctx.sessions.delete(id))) result.sessions++;
-  });
+  for await (const grantId of ctx.grants.ids()) {
+    const state = await stateOf(grantId);
+    if ((state === 'revoked' || state === 'absent') && (await ctx.grants.delete(grantId))) result.grants++;
+  }
+  for await (const id of ctx.access.ids()) {
+    const state = await stateOf(id.slice(0, id.indexOf('/')));
+    if (state === 'unreadable') continue;
+    const record = state === 'live' ? await readForScan(ctx.access, id) : null;
+    if (record === 'unreadable') result.unreadable++;
+    // An access record is written only after its grant, so an absent grant means a dead token.
+    else if (record === null && (await ctx.access.delete(id))) result.accessTokens++;
+  }
+  for await (const id of ctx.sessions.ids()) {
+    const record = await readForScan(ctx.sessions, id);
+    if (record === 'unreadable') result.unreadable++;
+    else if (record === null && (await ctx.sessions.delete(id))) result.sessions++;
+  }
   for (const index of [ctx.userGrants, ctx.clientGrants]) {
-    await eachId(index, async (id) => {
-      const grantId = id.slice(id.lastIndexOf('/') + 1);
-      if (!(await isLive(grantId)) && (await index.delete(id))) result.indexEntries++;
-    });
+    for await (const id of index.ids()) {
+      const state = await stateOf(id.slice(id.lastIndexOf('/') + 1));
+      if (state === 'live' || state === 'unreadable') continue;
+      if (state === 'absent') {
+        // The grant may be about to be created (index entries are written first): only stale entries go.
+        const entry = await readForScan(index, id);
+        if (entry === 'unreadable') {
+          result.unreadable++;
+          continue;
+        }
+        if (entry !== null && (entry.data.createdAt === undefined || entry.data.createdAt + INDEX_SETTLE_MS > now)) continue;
+      }
+      if (await index.delete(id)) result.indexEntries++;
+    }
   }
   result.auditEvents = await ctx.audit.sweep();
   for (const adapter of adapters(ctx)) result.adapterExpired += (await adapter.deleteExpired?.()) ?? 0;
@@ -68,24 +87,34 @@ export async function cleanupExpired(ctx: StoreContext): Promise<CleanupResult> 
 export async function stats(ctx: StoreContext): Promise<StatsResult> {
   const now = ctx.now();
   let clients = 0;
-  await eachId(ctx.clients, async () => void clients++);
+  let unreadable = 0;
+  for await (const id of ctx.clients.ids()) {
+    const record = await readForScan(ctx.clients, id);
+    if (record === 'unreadable') unreadable++;
+    else if (record !== null) clients++;
+  }
   const grants = new Map<string, GrantRecord | null>();
   let activeGrants = 0;
   let activeRefreshTokens = 0;
-  await eachId(ctx.grants, async (grantId) => {
-    const grant = (await ctx.grants.get(grantId))?.data ?? null;
+  for await (const grantId of ctx.grants.ids()) {
+    const found = await readForScan(ctx.grants, grantId);
+    if (found === 'unreadable') unreadable++;
+    const grant = found === 'unreadable' ? null : (found?.data ?? null);
     grants.set(grantId, grant);
-    if (grant?.status !== 'active') return;
+    if (grant?.status !== 'active') continue;
     activeGrants++;
     const family = grant.refresh;
     if (family?.current && family.lastUsedAt + ctx.policy.refreshIdleMs > now && grant.chainExpiresAt! > now) activeRefreshTokens++;
-  });
+  }
   let activeAccessTokens = 0;
-  await eachId(ctx.access, async (id) => {
+  for await (const id of ctx.access.ids()) {
     const grant = grants.get(id.slice(0, id.indexOf('/')));
-    if (grant?.status === 'active' && (await ctx.access.get(id)) !== null) activeAccessTokens++;
-  });
-  return { clients, activeGrants, activeAccessTokens, activeRefreshTokens, auditEvents: await ctx.audit.count() };
+    if (grant?.status !== 'active') continue;
+    const record = await readForScan(ctx.access, id);
+    if (record === 'unreadable') unreadable++;
+    else if (record !== null) activeAccessTokens++;
+  }
+  return { clients, activeGrants, activeAccessTokens, activeRefreshTokens, auditEvents: await ctx.audit.count(), unreadable };
 }
 
 /** A sealed round trip through each adapter (put, get, open, delete) and a keyring check. */
@@ -97,7 +126,7 @@ export async function healthCheck(ctx: StoreContext): Promise<HealthCheckResult>
       checks.push({ name, ok: true });
     } catch (error) {
       // Only the error's code and class: messages of backends could carry details we do not vouch for.
-      checks.push({ name, ok: false, error: error instanceof VaultError ? error.code : error instanceof Error ? error.name : 'unknown' });
+      checks.push({ name, ok: false, error: errorName(error) });
     }
   };
   await run('keyring', async () => {

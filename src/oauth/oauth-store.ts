@@ -6,6 +6,7 @@ import { listGrants, revokeGrant } from './grant-admin.js';
 import { createAuthorizationCode, exchangeAuthorizationCode } from './codes.js';
 import { refreshAccessToken } from './refresh.js';
 import { cleanupExpired, healthCheck, stats } from './lifecycle.js';
+import { resealAll } from './reseal.js';
 import { resolveOptions } from './policy.js';
 import { createSession, deleteSession, getSession, updateSession } from './sessions.js';
 import { readPageOptions } from './clients.js';
@@ -33,6 +34,7 @@ import type {
   RefreshAccessTokenParams,
   RegisterClientParams,
   RegisterClientResult,
+  ResealResult,
   RevokeTokenParams,
   SessionInfo,
   StatsResult,
@@ -83,7 +85,7 @@ export class OAuthStore implements OAuthStoreApi {
     const resolved = resolveOptions(options);
     this.#ctx = createContext({
       ...resolved,
-      audit: (main) => new AuditLog(main, resolved.keyring, resolved.now, resolved.policy.auditRetentionMs),
+      audit: (main) => new AuditLog(main, resolved.keyring, resolved.now, resolved.policy.auditRetentionMs, resolved.onAuditError),
     });
   }
 
@@ -115,6 +117,12 @@ export class OAuthStore implements OAuthStoreApi {
   getSession(sessionId: string): Promise<SessionInfo | null> {
     return getSession(this.#ctx, sessionId);
   }
+  /**
+   * Sets the user, scope or props of an open session, or completes it.
+   * Completion is single-use: of concurrent completions exactly one succeeds,
+   * and once completed every further call throws `InvalidRequestError` with
+   * field `sessionId` ("is already completed").
+   */
   updateSession(sessionId: string, params: UpdateSessionParams): Promise<SessionInfo> {
     return updateSession(this.#ctx, sessionId, params);
   }
@@ -173,7 +181,7 @@ export class OAuthStore implements OAuthStoreApi {
     return audit.query({
       ...(p.type !== undefined && { type: p.type as AuditEventType }),
       ...(clientId !== undefined && { clientId }),
-      ...(userId !== undefined && { userLookupId: await audit.userLookupId(userId) }),
+      ...(userId !== undefined && { userLookupIds: await audit.userLookupIds(userId) }),
       ...(since !== undefined && { since }),
       ...(until !== undefined && { until }),
       ...(cursor !== undefined && { cursor }),
@@ -184,6 +192,16 @@ export class OAuthStore implements OAuthStoreApi {
   /** Removes expired and revoked data; returns counts. Run it on a schedule. */
   cleanupExpired(): Promise<CleanupResult> {
     return cleanupExpired(this.#ctx);
+  }
+  /**
+   * Re-encryption sweep: re-seals every record sealed under an older key of
+   * the ring with the current key (compare-and-set, both adapters) and moves
+   * per-user grant index entries to the current lookup id. Run it after a
+   * rotation, before dropping the old key; see reseal.ts for what a key's
+   * lookup ids still need before it can go.
+   */
+  resealAll(): Promise<ResealResult> {
+    return resealAll(this.#ctx);
   }
   /** Counts of clients, active grants and tokens, audit events (scans). */
   stats(): Promise<StatsResult> {

@@ -2,6 +2,8 @@ import type { StorageAdapter } from '../adapter.js';
 import { Keyring } from '../crypto/keyring.js';
 import { ConsistencyError, InvalidRequestError } from '../errors.js';
 import { optionalInteger, requireBoolean, requireObject } from '../util/validate.js';
+import type { AuditErrorHandler } from './audit.js';
+import { onlyKeys } from './input.js';
 import type { OAuthStoreOptions } from './types.js';
 
 /** Policy with every default filled in; durations in milliseconds. */
@@ -46,7 +48,14 @@ export interface ResolvedOptions {
   singleUseAdapter: StorageAdapter;
   now: () => number;
   policy: ResolvedPolicy;
+  onAuditError: AuditErrorHandler | undefined;
 }
+
+const OPTION_KEYS = [
+  'keyring', 'adapter', 'singleUseAdapter', 'now', 'onAuditError', 'codeTtlSeconds', 'accessTokenTtlSeconds',
+  'refreshTokenIdleSeconds', 'grantLifetimeSeconds', 'sessionTtlSeconds', 'allowPlainPkce', 'requirePkce',
+  'rotateRefreshTokens', 'refreshGrace', 'auditRetentionSeconds',
+] as const;
 
 /**
  * Checks the constructor options. Refuses a single-use store that is not
@@ -55,6 +64,8 @@ export interface ResolvedOptions {
  */
 export function resolveOptions(input: OAuthStoreOptions): ResolvedOptions {
   const options = requireObject('options', input);
+  // A typo (`refreshGraceSeconds`) must not silently fall back to a default.
+  onlyKeys('options', options, OPTION_KEYS);
   if (!(options.keyring instanceof Keyring)) throw new InvalidRequestError('options.keyring', 'must be a Keyring');
   const adapter = checkAdapter('options.adapter', options.adapter);
   const singleUseAdapter =
@@ -67,9 +78,13 @@ export function resolveOptions(input: OAuthStoreOptions): ResolvedOptions {
     );
   }
   if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidRequestError('options.now', 'must be a function');
+  if (options.onAuditError !== undefined && typeof options.onAuditError !== 'function') {
+    throw new InvalidRequestError('options.onAuditError', 'must be a function');
+  }
   let grace: ResolvedPolicy['grace'];
   if (options.refreshGrace !== undefined) {
     const g = requireObject('options.refreshGrace', options.refreshGrace);
+    onlyKeys('options.refreshGrace', g, ['windowSeconds', 'maxUses']);
     grace = {
       windowMs: seconds(g, 'windowSeconds', NaN, 1, 60),
       maxUses: optionalInteger('options.refreshGrace.maxUses', g.maxUses, 1, 1000) ?? NaN,
@@ -95,5 +110,6 @@ export function resolveOptions(input: OAuthStoreOptions): ResolvedOptions {
     singleUseAdapter,
     now: (options.now as (() => number) | undefined) ?? Date.now,
     policy,
+    onAuditError: options.onAuditError as AuditErrorHandler | undefined,
   };
 }

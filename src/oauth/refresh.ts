@@ -55,6 +55,7 @@ export async function refreshAccessToken(ctx: StoreContext, input: RefreshAccess
             lastUsedAt: now,
             graceUses: 0,
             generation: family.generation + 1,
+            ...(scope !== undefined && { scope }),
           }
         : { ...family, lastUsedAt: now };
       const next: GrantRecord = { ...grant, refresh: nextFamily };
@@ -118,7 +119,11 @@ async function answerWithinGrace(
     const now = ctx.now();
     if (!matchesAny(family.previous[0], ids)) return 'reuse';
     if (now >= family.rotatedAt + grace.windowMs || family.graceUses >= grace.maxUses) return 'reuse';
-    if (scope && scope.some((item) => !grant.scope.includes(item))) throw new InvalidScopeError('requested scope exceeds the grant');
+    // The answer is the rotation's access token, stored with the rotation's scope: a retry asking for
+    // another scope would be told a scope the token does not have.
+    if (!sameScope(scope ?? grant.scope, family.scope ?? grant.scope)) {
+      throw new InvalidScopeError('a retried refresh must request the scope of the original request');
+    }
     const secrets = await deriveSuccessors(ctx.keyring, token);
     const refreshToken = formatToken('refresh', grantId, secrets.refresh);
     // The successor must be the one the rotation stored; otherwise (grace enabled after the rotation) it is reuse.
@@ -139,10 +144,14 @@ async function answerWithinGrace(
         details: { generation: family.generation - 1, grace: true, graceUses: uses },
       });
     }
-    return tokenResult(grantId, now, formatToken('access', grantId, secrets.access), accessExpiresAt, scope ?? grant.scope, {
+    return tokenResult(grantId, now, formatToken('access', grantId, secrets.access), accessExpiresAt, family.scope ?? grant.scope, {
       token: refreshToken,
       expiresAt: Math.min(grant.chainExpiresAt!, family.lastUsedAt + ctx.policy.refreshIdleMs),
     });
   }
   throw new ConflictError('refresh token is contended; retry');
+}
+
+function sameScope(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((item) => b.includes(item));
 }

@@ -16,6 +16,7 @@ import {
   requireUserId,
 } from './input.js';
 import { MAX_SESSION_TTL_SECONDS } from './policy.js';
+import { MAX_ATTEMPTS } from './grant-state.js';
 import { LOOKUP } from './tokens.js';
 import type { CreateSessionParams, PkceMethod, SessionInfo, UpdateSessionParams } from './types.js';
 
@@ -23,6 +24,14 @@ import type { CreateSessionParams, PkceMethod, SessionInfo, UpdateSessionParams 
  * Authorization sessions: the state kept between the authorization request
  * and the code. The session id is a 256-bit handle stored only as a lookup
  * id (`session/<lookup>`), so a copy of storage cannot resume a session.
+ *
+ * Completing a session is single-use: once `completed` is true the session
+ * is frozen, and every further `updateSession` is refused with
+ * `InvalidRequestError` (field `sessionId`, "is already completed"). Sessions
+ * live on the atomic store, and completion is one compare-and-set, so of N
+ * concurrent completions exactly one succeeds and the others get that same
+ * error. An authorization endpoint should complete the session and only then
+ * issue the code: the call that completed it is the one that may.
  */
 
 const SESSION_TAG = 'ovs_';
@@ -116,32 +125,37 @@ export async function updateSession(ctx: StoreContext, sessionIdInput: string, i
   const scope = optionalScope('scope', p.scope);
   const props = optionalJson('props', p.props);
   const completed = p.completed === undefined ? undefined : requireBoolean('completed', p.completed);
-  const found = await find(ctx, sessionId);
-  if (!found) throw new InvalidRequestError('sessionId', 'is unknown or expired');
-  const wasCompleted = found.record.completed;
-  if (wasCompleted && completed === false) throw new InvalidRequestError('completed', 'cannot be undone');
-  if (completed === true && userId === undefined && found.record.userId === undefined) {
-    throw new InvalidRequestError('userId', 'is required to complete a session');
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const found = await find(ctx, sessionId);
+    if (!found) throw new InvalidRequestError('sessionId', 'is unknown or expired');
+    if (found.record.completed) throw new InvalidRequestError('sessionId', 'is already completed');
+    if (completed === true && userId === undefined && found.record.userId === undefined) {
+      throw new InvalidRequestError('userId', 'is required to complete a session');
+    }
+    const record: SessionRecord = {
+      ...found.record,
+      ...(userId !== undefined && { userId }),
+      ...(scope !== undefined && { scope }),
+      ...(props !== undefined && { props }),
+      ...(completed !== undefined && { completed }),
+    };
+    // Compare-and-set on the atomic store: of concurrent updates one wins; the
+    // others re-read, and find the session completed (refused) or apply on top.
+    const version = await ctx.sessions.compareAndSet(found.id, record, { ifVersion: found.version }, { expiresAt: record.expiresAt });
+    if (version === null) continue;
+    if (record.completed) await auditCompleted(ctx, record);
+    return toInfo(sessionId, record);
   }
-  const record: SessionRecord = {
-    ...found.record,
-    ...(userId !== undefined && { userId }),
-    ...(scope !== undefined && { scope }),
-    ...(props !== undefined && { props }),
-    ...(completed !== undefined && { completed }),
-  };
-  // Compare-and-set so two concurrent updates cannot silently drop one another.
-  const version = await ctx.sessions.compareAndSet(found.id, record, { ifVersion: found.version }, { expiresAt: record.expiresAt });
-  if (version === null) throw new ConflictError('session was changed concurrently; read it again');
-  if (!wasCompleted && record.completed) {
-    await ctx.audit.record({
-      type: 'session_completed',
-      clientId: record.clientId,
-      ...(record.userId !== undefined && { userId: record.userId }),
-      details: {},
-    });
-  }
-  return toInfo(sessionId, record);
+  throw new ConflictError('session is changing concurrently; retry');
+}
+
+async function auditCompleted(ctx: StoreContext, record: SessionRecord): Promise<void> {
+  await ctx.audit.record({
+    type: 'session_completed',
+    clientId: record.clientId,
+    ...(record.userId !== undefined && { userId: record.userId }),
+    details: {},
+  });
 }
 
 export async function deleteSession(ctx: StoreContext, sessionIdInput: string): Promise<boolean> {

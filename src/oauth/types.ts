@@ -73,6 +73,14 @@ export interface OAuthStoreOptions extends OAuthStorePolicy {
   singleUseAdapter?: StorageAdapter;
   /** Clock, epoch milliseconds (tests inject one). */
   now?: () => number;
+  /**
+   * Called when an audit event could not be written. Audit events are written
+   * after the change they describe is committed, so the call that made the
+   * change still succeeds. Default: `console.error` with the error's code or
+   * class name only. Never receives a token or secret (the error may carry a
+   * backend's message: log with care).
+   */
+  onAuditError?: (error: unknown, event: { type: AuditEventType; clientId?: string; grantId?: string }) => void;
 }
 
 /** A registered client as returned to callers (never holds the secret). */
@@ -131,6 +139,8 @@ export interface PageOptions {
 export interface ListClientsResult {
   clients: ClientInfo[];
   cursor?: string;
+  /** Records on this page that could not be opened (a dropped key); present only when > 0. */
+  unreadable?: number;
 }
 
 /** An authorization session: the state between /authorize and the code. */
@@ -285,6 +295,8 @@ export interface GrantInfo {
 export interface ListGrantsResult {
   grants: GrantInfo[];
   cursor?: string;
+  /** Records on this page that could not be opened (a dropped key); present only when > 0. */
+  unreadable?: number;
 }
 
 /** Audit event types (DESIGN.md, guarantee 7). */
@@ -331,6 +343,8 @@ export interface QueryAuditResult {
   /** Newest first. */
   events: AuditEvent[];
   cursor?: string;
+  /** Events that could not be opened (a dropped key); present only when > 0. */
+  unreadable?: number;
 }
 
 export interface CleanupResult {
@@ -341,6 +355,15 @@ export interface CleanupResult {
   auditEvents: number;
   /** Entries removed by `adapter.deleteExpired` (both adapters). */
   adapterExpired: number;
+  /** Records that could not be opened (a dropped key, tampering): left in place and counted. */
+  unreadable: number;
+}
+
+export interface ResealResult {
+  /** Records re-sealed under the current key (index entries moved to the current lookup id included). */
+  resealed: number;
+  /** Records that could not be opened (a key already dropped, tampering), or kept changing under the sweep. */
+  failed: number;
 }
 
 export interface StatsResult {
@@ -349,6 +372,8 @@ export interface StatsResult {
   activeAccessTokens: number;
   activeRefreshTokens: number;
   auditEvents: number;
+  /** Client and grant records that could not be opened (a dropped key, tampering). */
+  unreadable: number;
 }
 
 export interface HealthCheckResult {
@@ -392,6 +417,8 @@ export interface OAuthStoreApi {
 
   queryAudit(params?: QueryAuditParams): Promise<QueryAuditResult>;
   cleanupExpired(): Promise<CleanupResult>;
+  /** Re-encryption sweep: moves every record sealed under an older key to the current one. */
+  resealAll(): Promise<ResealResult>;
   stats(): Promise<StatsResult>;
   healthCheck(): Promise<HealthCheckResult>;
 }

@@ -151,11 +151,6 @@ export class RecordCollection<T> {
     };
   }
 
-  /** A `delete` for an atomic batch. */
-  prepareDelete(id: string, ifVersion?: string): BatchOperation {
-    return { type: 'delete', key: this.keyOf(id), ...(ifVersion !== undefined && { ifVersion }) };
-  }
-
   /** Lists record ids of this kind under an id prefix, one page at a time. */
   async listIds(options: { prefix?: string; cursor?: string; limit?: number } = {}): Promise<{ ids: string[]; cursor?: string }> {
     const base = `${this.kind}/`;
@@ -167,17 +162,40 @@ export class RecordCollection<T> {
     return { ids: page.keys.map((key) => key.slice(base.length)), ...(page.cursor !== undefined && { cursor: page.cursor }) };
   }
 
-  /** Every record under an id prefix (opened; expired and absent skipped). */
-  async *scan(prefix = ''): AsyncGenerator<StoredRecord<T>> {
+  /** Every record id under an id prefix, page after page (the one list-every-page loop). */
+  async *ids(prefix = ''): AsyncGenerator<string> {
     let cursor: string | undefined;
     do {
-      const page = await this.listIds({ prefix, ...(cursor !== undefined && { cursor }), limit: 1000 });
-      for (const id of page.ids) {
-        const record = await this.get(id);
-        if (record) yield record;
-      }
+      const page = await this.listIds({ prefix, limit: 1000, ...(cursor !== undefined && { cursor }) });
+      yield* page.ids;
       cursor = page.cursor;
     } while (cursor !== undefined);
+  }
+
+  /** Every record under an id prefix (opened; expired and absent skipped). */
+  async *scan(prefix = ''): AsyncGenerator<StoredRecord<T>> {
+    for await (const id of this.ids(prefix)) {
+      const record = await this.get(id);
+      if (record) yield record;
+    }
+  }
+
+  /**
+   * Re-seals a record under the keyring's current key if another key sealed
+   * it, with compare-and-set on the version read (a concurrent writer wins
+   * and its write is already under the current key). Expired records are
+   * left to cleanup.
+   * @throws IntegrityError / KeyNotFoundError if the record cannot be opened.
+   */
+  async reseal(id: string): Promise<'resealed' | 'current' | 'absent' | 'conflict'> {
+    const entry = await this.#store.adapter.get(this.keyOf(id));
+    if (!entry) return 'absent';
+    if (this.#store.keyring.envelopeKeyId(entry.value) === this.#store.keyring.currentKeyId) return 'current';
+    const body = await this.#open(id, entry.value);
+    if (body.x !== null && body.x <= this.#store.now()) return 'absent';
+    const expiresAt = body.x ?? undefined;
+    const written = await this.compareAndSet(id, body.d, { ifVersion: entry.version }, expiresAt === undefined ? {} : { expiresAt });
+    return written === null ? 'conflict' : 'resealed';
   }
 }
 

@@ -12,7 +12,7 @@ import {
 import { OAuthStore } from '../../src/oauth/oauth-store.js';
 import type { OAuthStorePolicy, TokenResult } from '../../src/oauth/types.js';
 import { createTestClock, nonAtomicWrapper, type TestClock } from '../conformance/adapter-conformance.js';
-import { dumpAdapter, findSecrets, fingerprint, pkcePair, racyAdapterClaimingAtomicity } from './oauth-store-helpers.js';
+import { dumpAdapter, findSecrets, fingerprint, interceptAdapter, pkcePair, racyAdapterClaimingAtomicity } from './oauth-store-helpers.js';
 
 /**
  * The OAuthStore suite, parameterized by storage. Each adapter's test file
@@ -112,6 +112,15 @@ async function race<T>(count: number, call: () => Promise<T>): Promise<{ ok: T[]
   };
 }
 
+function thrown(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 async function expectInvalidGrant(promise: Promise<unknown>): Promise<void> {
   await expect(promise).rejects.toBeInstanceOf(InvalidGrantError);
 }
@@ -142,6 +151,11 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       expect(
         () => new OAuthStore({ keyring, adapter: nonAtomicWrapper(storage.adapter), singleUseAdapter: storage.singleUseAdapter ?? storage.adapter }),
       ).not.toThrow();
+      // Unknown options are refused like unknown parameters everywhere else (a typo must not fall back to a default).
+      const typo = { keyring, adapter: storage.adapter, refreshGraceSeconds: 30 } as unknown as ConstructorParameters<typeof OAuthStore>[0];
+      expect(thrown(() => new OAuthStore(typo))).toMatchObject({ code: 'ERR_INVALID_REQUEST', field: 'options.refreshGraceSeconds' });
+      const graceTypo = { keyring, adapter: storage.adapter, singleUseAdapter: storage.singleUseAdapter ?? storage.adapter, refreshGrace: { windowSeconds: 5, maxUses: 2, window: 5 } } as unknown as ConstructorParameters<typeof OAuthStore>[0];
+      expect(thrown(() => new OAuthStore(graceTypo))).toMatchObject({ code: 'ERR_INVALID_REQUEST', field: 'options.refreshGrace.window' });
     });
 
     test('full flow: session, code, exchange, validate, introspect, refresh rotation, grants, stats, health', async () => {
@@ -474,7 +488,7 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       const kept = await s.authorize();
       const gone = await s.authorize(s.u2);
       await s.store.revokeGrant(gone.grantId);
-      await s.issueCode(s.u3); // never redeemed
+      const unredeemed = await s.issueCode(s.u3);
       await s.store.createSession({ clientId: s.creds.clientId, redirectUri: REDIRECT, codeChallenge: (await pkcePair()).challenge });
       s.clock.advance(3_600_001);
       const result = await s.store.cleanupExpired();
@@ -483,6 +497,8 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       expect(result.indexEntries).toBeGreaterThanOrEqual(2);
       const keys = (await Promise.all(s.adapters.map(dumpAdapter))).flat().map((entry) => entry.key);
       expect(keys.filter((key) => key.includes(gone.grantId))).toEqual([]);
+      // Index entries of a grant that never came to be go once they are older than any code could be.
+      expect(keys.filter((key) => key.includes(unredeemed.grantId))).toEqual([]);
       expect(keys.filter((key) => key.startsWith(`access/${kept.grantId}/`))).toEqual([]);
       expect((await s.store.listGrants(s.u1)).grants.map((g) => g.grantId)).toEqual([kept.grantId]);
       await expect(s.store.refreshAccessToken({ ...s.creds, refreshToken: kept.refreshToken! })).resolves.toBeDefined();
@@ -491,7 +507,7 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
 
     test('bad input on every entry point: InvalidRequestError naming the field, store unchanged, 10 MB refused cheaply', async () => {
       const s = await setup(options);
-      const { code, verifier, grantId } = await s.issueCode();
+      const { code, verifier } = await s.issueCode();
       const tokens = await s.authorize();
       const session = await s.store.createSession({ clientId: s.creds.clientId, redirectUri: REDIRECT, codeChallenge: (await pkcePair()).challenge });
       const st = s.store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
@@ -577,8 +593,7 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       // Every public entry point was exercised.
       const names = Object.getOwnPropertyNames(OAuthStore.prototype).filter((name) => name !== 'constructor');
       const untested = names.filter((name) => !cases.some(([method]) => method === name));
-      expect(untested.sort()).toEqual(['cleanupExpired', 'healthCheck', 'stats']);
-      expect(grantId).toBeDefined();
+      expect(untested.sort()).toEqual(['cleanupExpired', 'healthCheck', 'resealAll', 'stats']);
     });
 
     test('key rotation: tokens, client secrets and grant indexes from before the rotation keep working', async () => {
@@ -621,6 +636,246 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       await expectInvalidGrant(after.refreshAccessToken({ ...creds, refreshToken: tokens.refreshToken! }));
       expect(await after.validateAccessToken(refreshed.accessToken)).toBeNull();
       // Leave a shared backend as found: later tests' stores do not hold the rotated key.
+      for (const [index, adapter] of adapters.entries()) {
+        for (const entry of await dumpAdapter(adapter)) if (!keysBefore[index]!.has(entry.key)) await adapter.delete(entry.key);
+      }
+    });
+
+    test('an audit write failing after a committed transition fails nothing: tokens are returned, the next refresh works, the grant stays', async () => {
+      const clock = createTestClock();
+      const storage = await options.create(clock);
+      let failAudit = false;
+      const backendMessage = 'quota exceeded for key audit/secret-looking-detail';
+      const flaky = interceptAdapter(storage.adapter, {
+        put: (key, value, put) => (failAudit && key.startsWith('audit') ? Promise.reject(new Error(backendMessage)) : storage.adapter.put(key, value, put)),
+      });
+      const reported: string[] = [];
+      const make = (onAuditError?: (error: unknown, event: { type: string }) => void) =>
+        getSuiteKeyring().then((keyring) => new OAuthStore({
+          keyring,
+          adapter: flaky,
+          singleUseAdapter: storage.singleUseAdapter ?? storage.adapter,
+          now: clock.now,
+          ...(onAuditError && { onAuditError }),
+        }));
+      const store = await make((error, event) => reported.push(`${event.type}:${(error as Error).message === backendMessage}`));
+      const { client, clientSecret } = await store.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
+      const creds = { clientId: client.clientId, clientSecret: clientSecret! };
+      const userId = `audit-fail-${crypto.randomUUID().slice(0, 8)}`;
+      const { verifier, challenge } = await pkcePair();
+      failAudit = true;
+      const { code, grantId } = await store.createAuthorizationCode({ clientId: client.clientId, userId, redirectUri: REDIRECT, codeChallenge: challenge });
+      const tokens = await store.exchangeAuthorizationCode({ ...creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
+      const next = await store.refreshAccessToken({ ...creds, refreshToken: tokens.refreshToken! });
+      // The client goes on as if nothing happened: its successor works and the grant is intact.
+      const again = await store.refreshAccessToken({ ...creds, refreshToken: next.refreshToken! });
+      expect(await store.validateAccessToken(again.accessToken)).toMatchObject({ userId, grantId });
+      expect((await store.listGrants(userId)).grants.map((grant) => grant.grantId)).toEqual([grantId]);
+      expect(reported).toEqual(expect.arrayContaining(['code_issued:true', 'code_used:true', 'access_token_issued:true', 'refresh_token_used:true']));
+      // Without a handler: console.error with the error's class only, never the backend's message.
+      const logged: unknown[][] = [];
+      const original = console.error;
+      console.error = (...args: unknown[]) => void logged.push(args);
+      try {
+        await (await make()).refreshAccessToken({ ...creds, refreshToken: again.refreshToken! });
+      } finally {
+        console.error = original;
+      }
+      expect(logged.length).toBeGreaterThan(0);
+      expect(JSON.stringify(logged)).not.toContain('quota');
+      expect(String(logged[0]![0])).toContain('(Error)');
+      failAudit = false;
+      // Nothing of the failed writes was recorded, and no security violation either.
+      expect((await store.queryAudit({ clientId: client.clientId })).events.map((event) => event.type)).toEqual(['client_registered']);
+    });
+
+    test('cleanup running while a code is issued keeps the new grant listed and revocable by deleteClient', async () => {
+      const clock = createTestClock();
+      const storage = await options.create(clock);
+      const keyring = await getSuiteKeyring();
+      const single = storage.singleUseAdapter ?? storage.adapter;
+      let store: OAuthStore | undefined;
+      let cleanup: Promise<unknown> | undefined;
+      // Runs a whole cleanup between the index writes and the grant's creation.
+      const pausing = interceptAdapter(single, {
+        compareAndSet: async (key, value, condition, write) => {
+          if (key.startsWith('grant/') && 'ifAbsent' in condition && cleanup === undefined) await (cleanup = store!.cleanupExpired());
+          return single.compareAndSet(key, value, condition, write);
+        },
+      });
+      store = new OAuthStore({ keyring, adapter: storage.adapter, singleUseAdapter: pausing, now: clock.now });
+      const { client, clientSecret } = await store.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
+      const creds = { clientId: client.clientId, clientSecret: clientSecret! };
+      const userId = `cleanup-race-${crypto.randomUUID().slice(0, 8)}`;
+      const { verifier, challenge } = await pkcePair();
+      const { code, grantId } = await store.createAuthorizationCode({ clientId: client.clientId, userId, redirectUri: REDIRECT, codeChallenge: challenge });
+      expect(cleanup).toBeDefined();
+      const tokens = await store.exchangeAuthorizationCode({ ...creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
+      expect((await store.listGrants(userId)).grants.map((grant) => grant.grantId)).toEqual([grantId]);
+      expect(await store.deleteClient(client.clientId)).toBe(true);
+      expect(await store.validateAccessToken(tokens.accessToken)).toBeNull();
+    });
+
+    test('a deleted client\'s tokens die even when its grant index missed the grant', async () => {
+      // An index entry lost some other way (KV lists are eventually consistent): the client's deletion still ends its tokens.
+      const s = await setup(options);
+      const lost = await s.authorize();
+      expect(await s.storage.adapter.delete(`client-grant/${s.creds.clientId}/${lost.grantId}`)).toBe(true);
+      expect(await s.store.validateAccessToken(lost.accessToken)).not.toBeNull();
+      expect(await s.store.deleteClient(s.creds.clientId)).toBe(true);
+      expect(await s.store.validateAccessToken(lost.accessToken)).toBeNull();
+      expect(await s.store.introspect(lost.accessToken)).toStrictEqual({ active: false });
+      expect(await s.store.introspect(lost.refreshToken!)).toStrictEqual({ active: false });
+    });
+
+    test('a code replayed after it expired still revokes what its first redemption got', async () => {
+      const s = await setup(options);
+      const { code, verifier } = await s.issueCode();
+      const tokens = await s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
+      s.clock.advance(61_000); // past the 60 s code lifetime, well within the access token's hour
+      expect(await s.store.validateAccessToken(tokens.accessToken)).not.toBeNull();
+      // An unauthenticated late replay still changes nothing ...
+      const before = await s.snapshot();
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: (await pkcePair()).verifier }));
+      expect(await s.snapshot()).toEqual(before);
+      // ... an authenticated one revokes.
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier }));
+      await expectDead(s, tokens);
+      const violations = await s.store.queryAudit({ type: 'security_violation', clientId: s.creds.clientId });
+      expect(violations.events.map((event) => event.details)).toEqual([{ reason: 'code_replay' }]);
+    });
+
+    test('completing a session is single-use: of 50 concurrent completions exactly one wins; a completed session refuses every change', async () => {
+      const s = await setup(options);
+      const challenge = (await pkcePair()).challenge;
+      const session = await s.store.createSession({ clientId: s.creds.clientId, redirectUri: REDIRECT, codeChallenge: challenge });
+      await s.store.updateSession(session.sessionId, { props: { step: 'login' } }); // changes before completion are fine
+      const { ok, errors } = await race(50, () => s.store.updateSession(session.sessionId, { userId: s.u1, completed: true }));
+      expect(ok).toHaveLength(1);
+      expect(errors).toHaveLength(49);
+      expect(errors.every((error) => error instanceof InvalidRequestError && error.field === 'sessionId')).toBe(true);
+      for (const change of [{ userId: s.u2, completed: true }, { userId: s.u2 }, { props: { x: 1 } }, {}]) {
+        await expect(s.store.updateSession(session.sessionId, change)).rejects.toMatchObject({ code: 'ERR_INVALID_REQUEST', field: 'sessionId' });
+      }
+      expect(await s.store.getSession(session.sessionId)).toMatchObject({ userId: s.u1, completed: true, props: { step: 'login' } });
+      expect((await s.store.queryAudit({ type: 'session_completed', clientId: s.creds.clientId })).events).toHaveLength(1);
+      expect(await s.store.deleteSession(session.sessionId)).toBe(true);
+
+      // Negative control: with a single-use store that only claims to be atomic, more than one completion wins.
+      const racy = new OAuthStore({
+        keyring: s.keyring,
+        adapter: s.storage.adapter,
+        singleUseAdapter: racyAdapterClaimingAtomicity(s.storage.singleUseAdapter ?? s.storage.adapter),
+        now: s.clock.now,
+      });
+      const raced = await racy.createSession({ clientId: s.creds.clientId, redirectUri: REDIRECT, codeChallenge: challenge });
+      const control = await race(50, () => racy.updateSession(raced.sessionId, { userId: s.u1, completed: true }));
+      expect(control.ok.length).toBeGreaterThan(1);
+    });
+
+    test('a grace retry must ask for the scope of the refresh it retries, and is refused otherwise', async () => {
+      const s = await setup(options, { refreshGrace: { windowSeconds: 30, maxUses: 5 } });
+      const { code, verifier, grantId } = await s.issueCode(s.u1, { scope: ['read', 'write'] });
+      const first = await s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
+      const narrow = await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken!, scope: ['read'] });
+      expect(narrow.scope).toEqual(['read']);
+      for (const scope of [undefined, ['read', 'write'], ['write']]) {
+        await expect(s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken!, ...(scope && { scope }) }))
+          .rejects.toMatchObject({ code: 'ERR_INVALID_SCOPE' });
+      }
+      const retry = await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken!, scope: ['read'] });
+      expect(retry).toMatchObject({ refreshToken: narrow.refreshToken, accessToken: narrow.accessToken, scope: ['read'] });
+      expect(await s.store.validateAccessToken(retry.accessToken)).toMatchObject({ scope: ['read'] });
+    });
+
+    test('revokeGrant audits what it revoked: access tokens, and the refresh family only when there was one', async () => {
+      const s = await setup(options);
+      const { code, verifier, grantId } = await s.issueCode();
+      await s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
+
+      const revokedTypes = async (id: string) =>
+        (await s.store.queryAudit({ clientId: s.creds.clientId })).events
+          .filter((event) => event.grantId === id && event.type.endsWith('_revoked')).map((event) => event.type).sort();
+      expect(await s.store.revokeGrant(grantId)).toBe(true);
+      expect(await revokedTypes(grantId)).toEqual(['access_token_revoked', 'refresh_token_revoked']);
+      // A client without the refresh grant: its grant had access tokens only.
+      const noRefresh = await s.store.registerClient({ type: 'confidential', redirectUris: [REDIRECT], grantTypes: ['authorization_code'] });
+      const pair = await pkcePair();
+      const issued = await s.store.createAuthorizationCode({ clientId: noRefresh.client.clientId, userId: s.u2, redirectUri: REDIRECT, codeChallenge: pair.challenge });
+      const tokens = await s.store.exchangeAuthorizationCode({
+        clientId: noRefresh.client.clientId, clientSecret: noRefresh.clientSecret!, code: issued.code, redirectUri: REDIRECT, codeVerifier: pair.verifier,
+      });
+      expect(tokens.refreshToken).toBeUndefined();
+      expect(await s.store.revokeGrant(issued.grantId)).toBe(true);
+      const events = (await s.store.queryAudit({ clientId: noRefresh.client.clientId })).events;
+      expect(events.filter((event) => event.type.endsWith('_revoked')).map((event) => event.type)).toEqual(['access_token_revoked']);
+    });
+
+    test('key retirement: queryAudit by user spans the rotation; resealAll moves every record to the new key; the old key can then go', async () => {
+      const clock = createTestClock();
+      const storage = await options.create(clock);
+      const adapters = storage.singleUseAdapter ? [storage.adapter, storage.singleUseAdapter] : [storage.adapter];
+      const keysBefore = await Promise.all(adapters.map(async (adapter) => new Set((await dumpAdapter(adapter)).map((entry) => entry.key))));
+      const keyA = { id: 'key-a', secret: generateSecret() };
+      const keyB = { id: 'key-b', secret: generateSecret() };
+      const open = async (secret: Parameters<typeof Keyring.fromSecret>[0]) =>
+        new OAuthStore({
+          keyring: await Keyring.fromSecret(secret),
+          adapter: storage.adapter,
+          ...(storage.singleUseAdapter && { singleUseAdapter: storage.singleUseAdapter }),
+          now: clock.now,
+        });
+      const underA = await open([keyA]);
+      const userId = `retiring-${crypto.randomUUID().slice(0, 8)}`;
+      // A public client: no secret, whose lookup id could move only on an atomic adapter (see reseal.ts).
+      const { client } = await underA.registerClient({ type: 'public', redirectUris: [REDIRECT] });
+      const { verifier, challenge } = await pkcePair();
+      await underA.createSession({ clientId: client.clientId, redirectUri: REDIRECT, codeChallenge: challenge });
+      const { code, grantId } = await underA.createAuthorizationCode({ clientId: client.clientId, userId, redirectUri: REDIRECT, codeChallenge: challenge });
+      const tokens = await underA.exchangeAuthorizationCode({ clientId: client.clientId, code, redirectUri: REDIRECT, codeVerifier: verifier });
+
+      const rotated = await open([keyB, keyA]);
+      clock.advance(1000);
+      const refreshed = await rotated.refreshAccessToken({ clientId: client.clientId, refreshToken: tokens.refreshToken! });
+      // Events of the user from both sides of the rotation, newest first, through pages of one.
+      const byUser: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await rotated.queryAudit({ userId, limit: 1, ...(cursor !== undefined && { cursor }) });
+        byUser.push(...page.events.map((event) => event.type));
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      expect(byUser).toEqual(['refresh_token_issued', 'access_token_issued', 'refresh_token_used', 'refresh_token_issued', 'access_token_issued', 'code_used', 'code_issued']);
+
+      const sweep = await rotated.resealAll();
+      expect(sweep.failed).toBe(0);
+      expect(sweep.resealed).toBeGreaterThan(10);
+      expect(await rotated.resealAll()).toEqual({ resealed: 0, failed: 0 });
+      const onlyB = await Keyring.fromSecret([keyB]);
+      for (const adapter of adapters) {
+        const ids = new Set((await dumpAdapter(adapter)).map((entry) => onlyB.envelopeKeyId(entry.value)));
+        expect([...ids]).toEqual(['key-b']);
+      }
+
+      const dropped = await open([keyB]);
+      expect(await dropped.validateAccessToken(refreshed.accessToken)).toMatchObject({ userId, grantId });
+      expect((await dropped.listGrants(userId)).grants.map((grant) => grant.grantId)).toEqual([grantId]);
+      expect((await dropped.listClients()).clients.map((c) => c.clientId)).toContain(client.clientId);
+      expect((await dropped.stats()).unreadable).toBe(0);
+      expect((await dropped.queryAudit({ clientId: client.clientId })).events.length).toBeGreaterThan(5);
+      const after = await dropped.refreshAccessToken({ clientId: client.clientId, refreshToken: refreshed.refreshToken! });
+      expect(await dropped.validateAccessToken(after.accessToken)).toMatchObject({ userId });
+      // Secrets issued under the dropped key are simply unknown now (their lookup ids cannot be recomputed).
+      expect(await dropped.validateAccessToken(tokens.accessToken)).toBeNull();
+
+      // A record under a key not in the ring is skipped and counted by scans, not fatal to them.
+      const foreign = await open([{ id: 'key-c', secret: generateSecret() }]);
+      await foreign.registerClient({ type: 'public', redirectUris: [REDIRECT] });
+      expect((await dropped.listClients()).unreadable).toBe(1);
+      expect((await dropped.stats()).unreadable).toBe(1);
+      expect((await dropped.cleanupExpired()).unreadable).toBe(0);
+      expect((await dropped.resealAll()).failed).toBeGreaterThan(0);
+      // Leave a shared backend as found.
       for (const [index, adapter] of adapters.entries()) {
         for (const entry of await dumpAdapter(adapter)) if (!keysBefore[index]!.has(entry.key)) await adapter.delete(entry.key);
       }

@@ -42,6 +42,13 @@ describe('sealed records', () => {
     // The scan itself can fail: a plaintext write is caught.
     await adapter.put('token/leak', new TextEncoder().encode(`{"token":"${secrets[0]}"}`) as Uint8Array<ArrayBuffer>);
     expect(findPlaintext(await dumpAdapter(adapter), secrets)).toEqual([secrets[0]]);
+    // Also inside a longer base64 value, at each of the three byte alignments.
+    for (const pad of ['', 'x', 'xy']) {
+      const key = `token/b64-${pad.length}`;
+      await adapter.put(key, new TextEncoder().encode(`<${btoa(`${pad}{"u":"${secrets[1]}"}`)}>`) as Uint8Array<ArrayBuffer>);
+      expect(findPlaintext(await dumpAdapter(adapter, key), secrets), `alignment ${pad.length}`).toEqual([secrets[1]]);
+      await adapter.delete(key);
+    }
   });
 
   test('a body moved to another id or kind fails with IntegrityError', async () => {

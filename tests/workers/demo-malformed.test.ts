@@ -156,6 +156,26 @@ describe('demo server: malformed requests', () => {
     }
   });
 
+  test('a consent form submitted twice at once issues one code', async () => {
+    const response = await post(
+      '/register',
+      JSON.stringify({ redirect_uris: ['https://client.test/cb'], token_endpoint_auth_method: 'none' }),
+      { 'Content-Type': 'application/json' },
+    );
+    const { client_id } = (await response.json()) as { client_id: string };
+    const page = await send(
+      `/authorize?response_type=code&client_id=${client_id}&redirect_uri=${encodeURIComponent('https://client.test/cb')}` +
+        '&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256',
+    );
+    const session = /name="session" value="([^"]+)"/.exec(await page.text())![1]!;
+    const answers = await Promise.all(
+      ['alice', 'mallory', 'bob', 'eve'].map((user) => post('/authorize', { session, user, decision: 'approve' })),
+    );
+    const codes = answers.filter((answer) => answer.status === 302 && new URL(answer.headers.get('Location')!).searchParams.has('code'));
+    expect(codes).toHaveLength(1);
+    expect(answers.filter((answer) => answer.status === 400)).toHaveLength(3);
+  });
+
   test('unknown paths and methods', async () => {
     expect((await send('/nope')).status).toBe(404);
     expect((await send('/register')).status).toBe(405);

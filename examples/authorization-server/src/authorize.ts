@@ -1,4 +1,6 @@
-import type { OAuthStore } from '../../../src/index.js';
+import { InvalidRequestError, type OAuthStore } from '../../../src/index.js';
+
+const ALREADY_USED = 'This sign-in has expired or was already used. Start again from the app.';
 import { Params } from './http.js';
 import { consentPage, errorPage } from './pages.js';
 import { toOAuthError } from './errors.js';
@@ -74,7 +76,7 @@ export async function finishAuthorization(request: Request, store: OAuthStore, i
   }
   const sessionId = params.get('session');
   const session = sessionId === undefined ? null : await store.getSession(sessionId).catch(() => null);
-  if (!session || session.completed) return errorPage('This sign-in has expired or was already used. Start again from the app.');
+  if (!session || session.completed) return errorPage(ALREADY_USED);
   const back = (values: Record<string, string | undefined>) => redirectTo(session.redirectUri, issuer, { ...values, state: session.state });
 
   const approved = params.get('decision') === 'approve';
@@ -85,7 +87,14 @@ export async function finishAuthorization(request: Request, store: OAuthStore, i
     return back({ error: 'access_denied', error_description: 'the user denied the request' });
   }
   try {
+    // Completing a session is one compare-and-set in the atomic store: of two
+    // concurrent submissions of this form, only one gets past this line.
     await store.updateSession(session.sessionId, { userId: user, completed: true });
+  } catch (error) {
+    if (error instanceof InvalidRequestError && error.field === 'sessionId') return errorPage(ALREADY_USED);
+    throw error;
+  }
+  try {
     const { code } = await store.createAuthorizationCode({
       clientId: session.clientId,
       userId: user,
