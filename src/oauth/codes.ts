@@ -120,9 +120,12 @@ export async function exchangeAuthorizationCode(ctx: StoreContext, input: Exchan
     if (!committed) continue;
 
     const subject = { clientId: client.clientId, userId: grant.userId, grantId };
-    await ctx.audit.record({ type: 'code_used', ...subject, details: {} });
-    await ctx.audit.record({ type: 'access_token_issued', ...subject, details: { expiresAt: accessExpiresAt } });
-    if (refresh) await ctx.audit.record({ type: 'refresh_token_issued', ...subject, details: { generation: 0 } });
+    // Concurrent writes, one order: each event's id (time and sequence) is fixed when it is recorded.
+    await Promise.all([
+      ctx.audit.record({ type: 'code_used', ...subject, details: {} }),
+      ctx.audit.record({ type: 'access_token_issued', ...subject, details: { expiresAt: accessExpiresAt } }),
+      refresh && ctx.audit.record({ type: 'refresh_token_issued', ...subject, details: { generation: 0 } }),
+    ]);
     return tokenResult(grantId, now, accessToken, accessExpiresAt, grant.scope,
       refreshToken === undefined ? undefined : { token: refreshToken, expiresAt: Math.min(chainExpiresAt, now + ctx.policy.refreshIdleMs) });
   }

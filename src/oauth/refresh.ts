@@ -68,9 +68,12 @@ export async function refreshAccessToken(ctx: StoreContext, input: RefreshAccess
       if (!committed) continue; // re-read: the token was rotated (grace or reuse) or the grant revoked
 
       const subject = { clientId: client.clientId, userId: grant.userId, grantId };
-      await ctx.audit.record({ type: 'refresh_token_used', ...subject, details: { generation: family.generation } });
-      await ctx.audit.record({ type: 'access_token_issued', ...subject, details: { expiresAt: accessExpiresAt } });
-      if (rotate) await ctx.audit.record({ type: 'refresh_token_issued', ...subject, details: { generation: nextFamily.generation } });
+      // Concurrent writes, one order: each event's id (time and sequence) is fixed when it is recorded.
+      await Promise.all([
+        ctx.audit.record({ type: 'refresh_token_used', ...subject, details: { generation: family.generation } }),
+        ctx.audit.record({ type: 'access_token_issued', ...subject, details: { expiresAt: accessExpiresAt } }),
+        rotate && ctx.audit.record({ type: 'refresh_token_issued', ...subject, details: { generation: nextFamily.generation } }),
+      ]);
       return tokenResult(grantId, now, accessToken, accessExpiresAt, grantedScope, {
         token: refreshToken,
         expiresAt: Math.min(grant.chainExpiresAt!, now + ctx.policy.refreshIdleMs),
