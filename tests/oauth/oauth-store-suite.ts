@@ -104,6 +104,20 @@ async function setup(options: OAuthStoreSuiteOptions, policy: OAuthStorePolicy =
   return { clock, store, keyring, storage, adapters, creds, client: registered.client, issueCode, authorize, snapshot, u1, u2, u3 };
 }
 
+/** An OAuthStore on existing storage under the given secret(s): for key-rotation tests. */
+async function openOn(
+  storage: { adapter: StorageAdapter; singleUseAdapter?: StorageAdapter },
+  clock: TestClock,
+  secret: Parameters<typeof Keyring.fromSecret>[0],
+): Promise<OAuthStore> {
+  return new OAuthStore({
+    keyring: await Keyring.fromSecret(secret),
+    adapter: storage.adapter,
+    ...(storage.singleUseAdapter && { singleUseAdapter: storage.singleUseAdapter }),
+    now: clock.now,
+  });
+}
+
 async function race<T>(count: number, call: () => Promise<T>): Promise<{ ok: T[]; errors: unknown[] }> {
   const settled = await Promise.allSettled(Array.from({ length: count }, call));
   return {
@@ -603,13 +617,7 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       const keysBefore = await Promise.all(adapters.map(async (adapter) => new Set((await dumpAdapter(adapter)).map((entry) => entry.key))));
       const old = await getSuiteKeyring();
       const oldKey = { id: old.currentKeyId, secret: SUITE_SECRET };
-      const open = async (secret: Parameters<typeof Keyring.fromSecret>[0]) =>
-        new OAuthStore({
-          keyring: await Keyring.fromSecret(secret),
-          adapter: storage.adapter,
-          ...(storage.singleUseAdapter && { singleUseAdapter: storage.singleUseAdapter }),
-          now: clock.now,
-        });
+      const open = (secret: Parameters<typeof Keyring.fromSecret>[0]) => openOn(storage, clock, secret);
       const before = await open([oldKey]);
       const { client, clientSecret } = await before.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
       const creds = { clientId: client.clientId, clientSecret: clientSecret! };
@@ -818,13 +826,7 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       const keysBefore = await Promise.all(adapters.map(async (adapter) => new Set((await dumpAdapter(adapter)).map((entry) => entry.key))));
       const keyA = { id: 'key-a', secret: generateSecret() };
       const keyB = { id: 'key-b', secret: generateSecret() };
-      const open = async (secret: Parameters<typeof Keyring.fromSecret>[0]) =>
-        new OAuthStore({
-          keyring: await Keyring.fromSecret(secret),
-          adapter: storage.adapter,
-          ...(storage.singleUseAdapter && { singleUseAdapter: storage.singleUseAdapter }),
-          now: clock.now,
-        });
+      const open = (secret: Parameters<typeof Keyring.fromSecret>[0]) => openOn(storage, clock, secret);
       const underA = await open([keyA]);
       const userId = `retiring-${crypto.randomUUID().slice(0, 8)}`;
       // A public client: no secret, whose lookup id could move only on an atomic adapter (see reseal.ts).
