@@ -3,13 +3,14 @@ import { describe, expect, test } from 'vitest';
 import { d1Adapter, migrateD1 } from '../../adapters/cloudflare-d1/index.js';
 import { schemaStatements } from '../../adapters/cloudflare-d1/schema.js';
 import { InvalidRequestError, StorageError } from '../../src/errors.js';
-import { describeAdapterConformance } from '../conformance/adapter-conformance.js';
+import { describeAdapterConformance, describeNegativeControl } from '../conformance/adapter-conformance.js';
 import { describeBatchInputChecks } from '../conformance/batch-input.js';
 import { bytes, createD1, ensureD1 } from './helpers.js';
 // Vite inlines the migration file as text, so the test compares the shipped SQL itself.
 import migration0001 from '../../adapters/cloudflare-d1/migrations/0001_create_vault_entries.sql?raw';
 
 describeAdapterConformance('cloudflare-d1', { create: (clock) => createD1(clock.now) });
+describeNegativeControl('cloudflare-d1', () => createD1(Date.now));
 describeBatchInputChecks('cloudflare-d1', () => createD1(Date.now));
 
 describe('cloudflare-d1 specifics', () => {

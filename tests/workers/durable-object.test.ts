@@ -4,10 +4,11 @@ import { describe, expect, test } from 'vitest';
 import { durableObjectAdapter } from '../../adapters/durable-object/index.js';
 import { shardOf } from '../../adapters/durable-object/shard.js';
 import { InvalidRequestError } from '../../src/errors.js';
-import { describeAdapterConformance } from '../conformance/adapter-conformance.js';
+import { describeAdapterConformance, describeNegativeControl } from '../conformance/adapter-conformance.js';
 import { bytes, createDurableObject, text } from './helpers.js';
 
 describeAdapterConformance('durable-object (8 shards)', { create: (clock) => createDurableObject(clock.now, 8) });
+describeNegativeControl('durable-object', () => createDurableObject(Date.now, 8));
 
 describe('durable-object specifics', () => {
   test('one partition lands in one object; different partitions spread over the shards', async () => {
@@ -57,7 +58,7 @@ describe('durable-object specifics', () => {
     const now = Date.now();
     const racy = env.RACY_DO.get(env.RACY_DO.idFromName(`racy-${crypto.randomUUID()}`));
     const racyResults = await Promise.all(
-      Array.from({ length: 50 }, (_, index) => racy.unsafeCreateWithAwaitBetweenCheckAndSet('single/use/key', bytes(`c${index}`), now)),
+      Array.from({ length: 50 }, (_, index) => racy.unsafeCreateWithAwaitBetweenCheckAndSet('single/use/key', bytes(`c${index}`), now, 50)),
     );
     const racyWinners = racyResults.filter((version) => version !== null).length;
     expect(racyWinners).toBeGreaterThan(1);
