@@ -61,7 +61,9 @@ async function setup(storage: 'kv' | 'd1', authMethod: 'client_secret_basic' | '
   return { demo, options, as, client, clientAuth, registered };
 }
 
-async function signIn(ctx: Awaited<ReturnType<typeof setup>>, user = 'alice') {
+type Ctx = Awaited<ReturnType<typeof setup>>;
+
+async function signIn(ctx: Ctx, user = 'alice') {
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
   const url = new URL(ctx.as.authorization_endpoint!);
@@ -80,7 +82,7 @@ async function signIn(ctx: Awaited<ReturnType<typeof setup>>, user = 'alice') {
 }
 
 /** Calls /api/me; a 401 comes back from oauth4webapi as a WWW-Authenticate challenge error. */
-async function callApi(ctx: Awaited<ReturnType<typeof setup>>, accessToken: string): Promise<Response> {
+async function callApi(ctx: Ctx, accessToken: string): Promise<Response> {
   try {
     return await oauth.protectedResourceRequest(accessToken, 'GET', new URL(`${ISSUER}/api/me`), undefined, undefined, ctx.options);
   } catch (error) {
@@ -88,6 +90,24 @@ async function callApi(ctx: Awaited<ReturnType<typeof setup>>, accessToken: stri
     expect(error.cause[0]?.parameters.error).toBe('invalid_token');
     return error.response;
   }
+}
+
+/** Redeems the code of a sign-in at the token endpoint, through oauth4webapi. */
+async function exchange(ctx: Ctx, { params, codeVerifier }: { params: URLSearchParams; codeVerifier: string }) {
+  return oauth.processAuthorizationCodeResponse(
+    ctx.as,
+    ctx.client,
+    await oauth.authorizationCodeGrantRequest(ctx.as, ctx.client, ctx.clientAuth, params, REDIRECT_URI, codeVerifier, ctx.options),
+  );
+}
+
+/** Presents a refresh token at the token endpoint, through oauth4webapi. */
+async function refresh(ctx: Ctx, refreshToken: string) {
+  return oauth.processRefreshTokenResponse(
+    ctx.as,
+    ctx.client,
+    await oauth.refreshTokenGrantRequest(ctx.as, ctx.client, ctx.clientAuth, refreshToken, ctx.options),
+  );
 }
 
 async function expectOAuthError(promise: Promise<unknown>, error: string): Promise<void> {
@@ -109,11 +129,7 @@ for (const storage of ['kv', 'd1'] as const) {
 
       const { params, codeVerifier, callback } = await signIn(ctx, 'alice');
       expect(callback.searchParams.get('iss')).toBe(ISSUER);
-      const tokens = await oauth.processAuthorizationCodeResponse(
-        ctx.as,
-        ctx.client,
-        await oauth.authorizationCodeGrantRequest(ctx.as, ctx.client, ctx.clientAuth, params, REDIRECT_URI, codeVerifier, ctx.options),
-      );
+      const tokens = await exchange(ctx, { params, codeVerifier });
       expect(tokens.token_type).toBe('bearer');
       expect(tokens.scope).toBe('profile');
       expect(tokens.expires_in).toBe(3600);
@@ -123,11 +139,7 @@ for (const storage of ['kv', 'd1'] as const) {
       expect(me.status).toBe(200);
       expect(await me.json()).toMatchObject({ sub: 'alice', client_id: ctx.client.client_id, scope: 'profile' });
 
-      const refreshed = await oauth.processRefreshTokenResponse(
-        ctx.as,
-        ctx.client,
-        await oauth.refreshTokenGrantRequest(ctx.as, ctx.client, ctx.clientAuth, tokens.refresh_token!, ctx.options),
-      );
+      const refreshed = await refresh(ctx, tokens.refresh_token!);
       expect(refreshed.refresh_token).toBeDefined();
       expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
       expect(refreshed.access_token).not.toBe(tokens.access_token);
@@ -152,11 +164,7 @@ for (const storage of ['kv', 'd1'] as const) {
       );
       expect(inactive).toEqual({ active: false });
       await expectOAuthError(
-        oauth.processRefreshTokenResponse(
-          ctx.as,
-          ctx.client,
-          await oauth.refreshTokenGrantRequest(ctx.as, ctx.client, ctx.clientAuth, refreshed.refresh_token!, ctx.options),
-        ),
+        refresh(ctx, refreshed.refresh_token!),
         'invalid_grant',
       );
     });
@@ -165,11 +173,7 @@ for (const storage of ['kv', 'd1'] as const) {
       const ctx = await setup(storage, 'none');
       expect(ctx.registered.client_secret).toBeUndefined();
       const { params, codeVerifier } = await signIn(ctx, 'bob');
-      const tokens = await oauth.processAuthorizationCodeResponse(
-        ctx.as,
-        ctx.client,
-        await oauth.authorizationCodeGrantRequest(ctx.as, ctx.client, ctx.clientAuth, params, REDIRECT_URI, codeVerifier, ctx.options),
-      );
+      const tokens = await exchange(ctx, { params, codeVerifier });
       expect((await callApi(ctx, tokens.access_token)).status).toBe(200);
     });
 
@@ -182,11 +186,7 @@ for (const storage of ['kv', 'd1'] as const) {
       await expectOAuthError(oauth.processAuthorizationCodeResponse(ctx.as, ctx.client, await redeem()), 'invalid_grant');
       expect((await callApi(ctx, tokens.access_token)).status).toBe(401);
       await expectOAuthError(
-        oauth.processRefreshTokenResponse(
-          ctx.as,
-          ctx.client,
-          await oauth.refreshTokenGrantRequest(ctx.as, ctx.client, ctx.clientAuth, tokens.refresh_token!, ctx.options),
-        ),
+        refresh(ctx, tokens.refresh_token!),
         'invalid_grant',
       );
     });
@@ -194,38 +194,27 @@ for (const storage of ['kv', 'd1'] as const) {
     test('with the demo\'s grace window, a retried refresh gets the same successor; past its use limit, reuse revokes', async () => {
       const ctx = await setup(storage, 'client_secret_basic', 30);
       const { params, codeVerifier } = await signIn(ctx);
-      const first = await oauth.processAuthorizationCodeResponse(
-        ctx.as,
-        ctx.client,
-        await oauth.authorizationCodeGrantRequest(ctx.as, ctx.client, ctx.clientAuth, params, REDIRECT_URI, codeVerifier, ctx.options),
-      );
-      const refresh = async (token: string) =>
-        oauth.processRefreshTokenResponse(ctx.as, ctx.client, await oauth.refreshTokenGrantRequest(ctx.as, ctx.client, ctx.clientAuth, token, ctx.options));
-      const second = await refresh(first.refresh_token!);
-      const retried = await refresh(first.refresh_token!);
+      const first = await exchange(ctx, { params, codeVerifier });
+      const second = await refresh(ctx, first.refresh_token!);
+      const retried = await refresh(ctx, first.refresh_token!);
       expect(retried.refresh_token).toBe(second.refresh_token);
       expect((await callApi(ctx, retried.access_token)).status).toBe(200);
       // The window answers a bounded number of retries (3 in the demo); the next one is reuse.
-      await refresh(first.refresh_token!);
-      await refresh(first.refresh_token!);
-      await expectOAuthError(refresh(first.refresh_token!), 'invalid_grant');
+      await refresh(ctx, first.refresh_token!);
+      await refresh(ctx, first.refresh_token!);
+      await expectOAuthError(refresh(ctx, first.refresh_token!), 'invalid_grant');
       expect((await callApi(ctx, second.access_token)).status).toBe(401);
     });
 
     test('a reused rotated refresh token gets invalid_grant and revokes the grant', async () => {
       const ctx = await setup(storage);
       const { params, codeVerifier } = await signIn(ctx);
-      const first = await oauth.processAuthorizationCodeResponse(
-        ctx.as,
-        ctx.client,
-        await oauth.authorizationCodeGrantRequest(ctx.as, ctx.client, ctx.clientAuth, params, REDIRECT_URI, codeVerifier, ctx.options),
-      );
-      const refresh = (token: string) => oauth.refreshTokenGrantRequest(ctx.as, ctx.client, ctx.clientAuth, token, ctx.options);
-      const second = await oauth.processRefreshTokenResponse(ctx.as, ctx.client, await refresh(first.refresh_token!));
-      await expectOAuthError(oauth.processRefreshTokenResponse(ctx.as, ctx.client, await refresh(first.refresh_token!)), 'invalid_grant');
+      const first = await exchange(ctx, { params, codeVerifier });
+      const second = await refresh(ctx, first.refresh_token!);
+      await expectOAuthError(refresh(ctx, first.refresh_token!), 'invalid_grant');
       // The whole family is gone: the successor and its access token too.
       expect((await callApi(ctx, second.access_token)).status).toBe(401);
-      await expectOAuthError(oauth.processRefreshTokenResponse(ctx.as, ctx.client, await refresh(second.refresh_token!)), 'invalid_grant');
+      await expectOAuthError(refresh(ctx, second.refresh_token!), 'invalid_grant');
     });
   });
 }
