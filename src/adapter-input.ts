@@ -8,6 +8,7 @@ import {
 } from './adapter.js';
 import { InvalidRequestError } from './errors.js';
 import { utf8 } from './util/bytes.js';
+import { isWellFormed } from './util/validate.js';
 
 /**
  * Boundary checks every adapter runs before touching its backend, so each one
@@ -27,6 +28,8 @@ export function checkKey(adapter: string, key: unknown, maxKeyBytes: number, fie
     fail(adapter, field, `must be at most ${maxKeyBytes} UTF-8 bytes`);
   }
   if (key.includes('\u0000')) fail(adapter, field, 'must not contain NUL');
+  // A lone surrogate encodes to U+FFFD: two such keys would share one row in a UTF-8 backend.
+  if (!isWellFormed(key)) fail(adapter, field, 'must be well-formed Unicode (it has a lone surrogate)');
   return key;
 }
 
@@ -89,7 +92,8 @@ export function checkBatch(
   limits: Pick<AdapterCapabilities, 'maxKeyBytes' | 'maxValueBytes'>,
 ): CheckedBatchOperation[] {
   if (!Array.isArray(operations)) fail(adapter, 'operations', 'must be an array');
-  return operations.map((operation: unknown, index): CheckedBatchOperation => {
+  // Array.from, not map: map skips holes, and a hole must be refused like any bad operation.
+  return Array.from(operations, (operation: unknown, index): CheckedBatchOperation => {
     const at = `operations[${index}]`;
     if (typeof operation !== 'object' || operation === null || Array.isArray(operation)) fail(adapter, at, 'must be an object');
     const candidate = operation as Record<string, unknown>;
@@ -127,6 +131,7 @@ export function checkListOptions(adapter: string, options: ListOptions): Checked
   if (typeof options !== 'object' || options === null) fail(adapter, 'options', 'must be an object');
   const { prefix, cursor, limit = DEFAULT_LIST_LIMIT } = options;
   if (typeof prefix !== 'string') fail(adapter, 'options.prefix', 'must be a string');
+  if (!isWellFormed(prefix)) fail(adapter, 'options.prefix', 'must be well-formed Unicode (it has a lone surrogate)');
   if (cursor !== undefined && (typeof cursor !== 'string' || cursor.length === 0)) {
     fail(adapter, 'options.cursor', 'must be a cursor returned by list');
   }

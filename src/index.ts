@@ -51,7 +51,7 @@ export type {
   LockManagerLike,
 } from './client/index.js';
 // Authorization-server domain (src/oauth).
-export { OAuthStore } from './oauth/index.js';
+export { OAuthStore, computePkceChallenge, generatePkce } from './oauth/index.js';
 export type {
   AccessTokenInfo,
   AuditEvent,
@@ -75,6 +75,7 @@ export type {
   OAuthStorePolicy,
   PageOptions,
   PkceMethod,
+  PkcePair,
   QueryAuditParams,
   QueryAuditResult,
   RefreshAccessTokenParams,

@@ -184,8 +184,10 @@ export class TokenVault {
    * A usable access token: the stored one, or a refreshed one when it expires
    * within the skew. Of concurrent callers in all tabs, one refreshes and the
    * others wait for and use its result. `null` when there are no tokens, or
-   * the access token has expired and cannot be refreshed.
-   * @throws TimeoutError when the lock or the refresh takes longer than `lockTimeoutMs`.
+   * the access token has expired and cannot be refreshed. When the lock or the
+   * refresh times out but the stored access token has not expired yet, that
+   * token is returned (it still works; the next call tries again).
+   * @throws TimeoutError when the lock or the refresh takes longer than `lockTimeoutMs` and no unexpired token is stored.
    */
   async getAccessToken(): Promise<string | null> {
     this.#assertOpen();
@@ -195,7 +197,16 @@ export class TokenVault {
     if (!expiresWithin(current, now, this.#options.refreshSkewMs)) return current.accessToken;
     if (!current.refreshToken || !this.#options.refresh) return expiresWithin(current, now, 0) ? null : current.accessToken;
     const skew = this.#options.refreshSkewMs;
-    const refreshed = await this.#refreshOnce((record) => expiresWithin(record.data, this.#options.now(), skew));
+    let refreshed: TokenSet | null;
+    try {
+      refreshed = await this.#refreshOnce((record) => expiresWithin(record.data, this.#options.now(), skew));
+    } catch (error) {
+      if (!(error instanceof TimeoutError)) throw error;
+      // The holder is stuck; perhaps it still stored new tokens, or ours still work. Use them if so.
+      const latest = (await this.#read())?.data;
+      if (latest && !expiresWithin(latest, this.#options.now(), 0)) return latest.accessToken;
+      throw error;
+    }
     if (refreshed && !expiresWithin(refreshed, this.#options.now(), 0)) return refreshed.accessToken;
     return null;
   }
@@ -205,14 +216,24 @@ export class TokenVault {
    * across tabs: if another tab refreshed while this one waited, its tokens
    * are used instead of refreshing again. `null` when there are no tokens, or
    * no refresh token or `refresh` function.
-   * @throws TimeoutError when the lock or the refresh takes longer than `lockTimeoutMs`.
+   * @throws TimeoutError when the lock or the refresh takes longer than
+   * `lockTimeoutMs` and no other tab stored new tokens meanwhile (the old
+   * tokens are never returned as if refreshed).
    */
   async refresh(): Promise<TokenSet | null> {
     this.#assertOpen();
     const seen = await this.#read();
     if (!seen?.data.refreshToken || !this.#options.refresh) return null;
     // Stale means "still the record we saw": anything newer is another tab's refresh (or login).
-    return this.#refreshOnce((record) => record.version === seen.version);
+    const isStale = (record: StoredRecord<TokenSet>): boolean => record.version === seen.version;
+    try {
+      return await this.#refreshOnce(isStale);
+    } catch (error) {
+      if (!(error instanceof TimeoutError)) throw error;
+      const latest = await this.#read();
+      if (latest && !isStale(latest)) return latest.data;
+      throw error;
+    }
   }
 
   /** Removes tokens and keys here and in every tab of this origin. Works while locked. */
@@ -271,18 +292,11 @@ export class TokenVault {
     return this.#inflight;
   }
 
-  async #underLock(task: () => Promise<TokenSet | null>): Promise<TokenSet | null> {
+  /** Runs `task` under the cross-tab lock; a `TimeoutError` (lock or refresh) goes to the caller, who knows what may stand in. */
+  #underLock(task: () => Promise<TokenSet | null>): Promise<TokenSet | null> {
     const locks = this.#options.locks === null ? undefined : (this.#options.locks ?? defaultLocks());
     if (!locks) return task();
-    try {
-      return await withWebLock(locks, this.#lockName, this.#options.lockTimeoutMs, task);
-    } catch (error) {
-      if (!(error instanceof TimeoutError)) throw error;
-      // The holder is stuck; perhaps it still stored new tokens. Use them if so.
-      const current = (await this.#read())?.data;
-      if (current && !expiresWithin(current, this.#options.now(), 0)) return current;
-      throw error;
-    }
+    return withWebLock(locks, this.#lockName, this.#options.lockTimeoutMs, task);
   }
 
   async #refreshUnderLock(isStale: (record: StoredRecord<TokenSet>) => boolean): Promise<TokenSet | null> {

@@ -18,7 +18,13 @@ export interface KeyringEntry {
 
 /** One secret of a rotation list for {@link Keyring.fromSecret}. */
 export interface KeyringSecret {
-  id: string;
+  /**
+   * Public id written into envelopes (letters, digits, `.`, `_`, `-`; at most
+   * 64). Optional: without it the entry takes the id the single-secret form
+   * derives from the secret. Either way, envelopes sealed by the
+   * single-secret form of the same secret open under this entry.
+   */
+  id?: string;
   /** base64url text or raw bytes; at least 32 bytes of entropy. */
   secret: string | Uint8Array;
 }
@@ -54,11 +60,17 @@ function decodeSecretBytes(field: string, value: unknown, minBytes: number): Uin
   return new Uint8Array(bytes);
 }
 
-async function deriveEntry(master: CryptoKey, id: string | undefined): Promise<KeyringEntry> {
+/** An entry derived from a master secret, and the id the single-secret form gives it. */
+interface DerivedEntry {
+  entry: KeyringEntry;
+  derivedId: string;
+}
+
+async function deriveEntry(master: CryptoKey, id: string | undefined): Promise<DerivedEntry> {
   const [encryptionBytes, lookupBytes, idBytes] = await Promise.all([
     hmacSha256(master, LABEL_ENCRYPTION),
     hmacSha256(master, LABEL_LOOKUP),
-    id === undefined ? hmacSha256(master, LABEL_KEY_ID) : Promise.resolve(undefined),
+    hmacSha256(master, LABEL_KEY_ID),
   ]);
   const [encryptionKey, lookupKey] = await Promise.all([
     crypto.subtle.importKey('raw', encryptionBytes, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']),
@@ -67,7 +79,8 @@ async function deriveEntry(master: CryptoKey, id: string | undefined): Promise<K
   // Best effort: do not leave derived key bytes around longer than needed.
   encryptionBytes.fill(0);
   lookupBytes.fill(0);
-  return { id: id ?? toBase64Url(idBytes!.subarray(0, 6)), encryptionKey, lookupKey };
+  const derivedId = toBase64Url(idBytes.subarray(0, 6));
+  return { entry: { id: id ?? derivedId, encryptionKey, lookupKey }, derivedId };
 }
 
 /**
@@ -77,14 +90,21 @@ async function deriveEntry(master: CryptoKey, id: string | undefined): Promise<K
  * Build one per process (or per Worker isolate) and reuse it: derivation is the
  * expensive part, sealing and lookups are cheap.
  *
+ * Key ids: the single-secret form seals under an id derived from the secret
+ * (`keyring.currentKeyId`, stable for a given secret). A list entry answers
+ * to its own `id` and to that derived id, so the upgrade from one secret to a
+ * rotation list needs no knowledge of the old id: put the new secret first
+ * and the old one after it, with any `id` or none.
+ *
  * @example
  * ```ts
  * import { Keyring } from 'oauth-vault';
  * const keyring = await Keyring.fromSecret(env.VAULT_SECRET);
- * // rotation: new secret first, old one kept for reading
+ * // rotation: new secret first, old one kept for reading (records sealed by
+ * // the single-secret form above open under the '2026-05' entry)
  * const rotated = await Keyring.fromSecret([
- *   { id: '2026-11', secret: env.VAULT_SECRET },
- *   { id: '2026-05', secret: env.VAULT_SECRET_OLD },
+ *   { id: '2026-11', secret: env.VAULT_SECRET_NEW },
+ *   { id: '2026-05', secret: env.VAULT_SECRET },
  * ]);
  * ```
  */
@@ -92,9 +112,21 @@ export class Keyring {
   readonly #entries: readonly KeyringEntry[];
   readonly #byId: ReadonlyMap<string, KeyringEntry>;
 
-  private constructor(entries: readonly KeyringEntry[]) {
+  /** `aliases`: further ids an entry answers to when opening (ids the single-secret form derived). */
+  private constructor(entries: readonly KeyringEntry[], aliases: readonly (readonly [string, KeyringEntry])[] = []) {
     this.#entries = entries;
-    this.#byId = new Map(entries.map((entry) => [entry.id, entry]));
+    const byId = new Map<string, KeyringEntry>();
+    // Explicit ids win over aliases; the first entry with an alias keeps it.
+    for (const [alias, entry] of aliases) if (!byId.has(alias)) byId.set(alias, entry);
+    for (const entry of entries) byId.set(entry.id, entry);
+    this.#byId = byId;
+  }
+
+  static #fromDerived(derived: readonly DerivedEntry[]): Keyring {
+    return new Keyring(
+      derived.map((item) => item.entry),
+      derived.map((item) => [item.derivedId, item.entry] as const),
+    );
   }
 
   /**
@@ -102,6 +134,11 @@ export class Keyring {
    * as printed by `generateSecret()`, or raw bytes). Sub-keys are derived with
    * HMAC-SHA-256 under distinct labels; there is no PBKDF2 on this path, so it
    * is safe under the Workers PBKDF2 iteration cap.
+   *
+   * A list means rotation: the first secret seals, every secret opens. An
+   * entry's `id` is optional (default: the id the single-secret form derives
+   * from that secret), and every entry also opens envelopes sealed by the
+   * single-secret form of its secret.
    */
   static async fromSecret(secret: string | Uint8Array | readonly KeyringSecret[]): Promise<Keyring> {
     const list: { id: string | undefined; bytes: Uint8Array<ArrayBuffer> }[] = [];
@@ -109,21 +146,28 @@ export class Keyring {
       requireArray('secret', secret, 1, MAX_KEYS);
       secret.forEach((item: unknown, index) => {
         const entry = requireObject(`secret[${index}]`, item);
-        const id = requireString(`secret[${index}].id`, entry.id, { max: 64, pattern: KEY_ID_PATTERN });
-        if (list.some((other) => other.id === id)) throw new InvalidRequestError(`secret[${index}].id`, 'is a duplicate');
+        const id =
+          entry.id === undefined ? undefined : requireString(`secret[${index}].id`, entry.id, { max: 64, pattern: KEY_ID_PATTERN });
+        if (id !== undefined && list.some((other) => other.id === id)) throw new InvalidRequestError(`secret[${index}].id`, 'is a duplicate');
         list.push({ id, bytes: decodeSecretBytes(`secret[${index}].secret`, entry.secret, MIN_SECRET_BYTES) });
       });
     } else {
       list.push({ id: undefined, bytes: decodeSecretBytes('secret', secret, MIN_SECRET_BYTES) });
     }
-    const entries = await Promise.all(
+    const derived = await Promise.all(
       list.map(async ({ id, bytes }) => {
         const master = await importHmacKey(bytes);
         bytes.fill(0);
         return deriveEntry(master, id);
       }),
     );
-    return new Keyring(entries);
+    // The same secret twice (or an id that equals another entry's derived id) would make one id name two keys.
+    derived.forEach((item, index) => {
+      if (derived.some((other, at) => at < index && other.entry.id === item.entry.id)) {
+        throw new InvalidRequestError(`secret[${index}]`, 'is a duplicate of an earlier entry');
+      }
+    });
+    return Keyring.#fromDerived(derived);
   }
 
   /**
@@ -142,7 +186,7 @@ export class Keyring {
       MAX_PBKDF2_ITERATIONS,
     );
     const master = await pbkdf2HmacKey(passphrase, salt, iterations);
-    return new Keyring([await deriveEntry(master, undefined)]);
+    return Keyring.#fromDerived([await deriveEntry(master, undefined)]);
   }
 
   /**
@@ -159,7 +203,12 @@ export class Keyring {
     return new Keyring([{ id: randomId(6), encryptionKey, lookupKey }]);
   }
 
-  /** Rebuilds a keyring from persisted entries (first entry seals). */
+  /**
+   * Rebuilds a keyring from persisted entries (first entry seals). Each key
+   * must be usable and keep the README's promises: an AES-GCM 256-bit key
+   * for `encrypt` and `decrypt`, an HMAC SHA-256 key of at least 256 bits
+   * for `sign`, both non-extractable.
+   */
   static fromKeys(entries: readonly KeyringEntry[]): Keyring {
     requireArray('entries', entries, 1, MAX_KEYS);
     const seen = new Set<string>();
@@ -168,12 +217,8 @@ export class Keyring {
       const id = requireString(`entries[${index}].id`, entry.id, { max: 64, pattern: KEY_ID_PATTERN });
       if (seen.has(id)) throw new InvalidRequestError(`entries[${index}].id`, 'is a duplicate');
       seen.add(id);
-      if (!(entry.encryptionKey instanceof CryptoKey) || entry.encryptionKey.algorithm.name !== 'AES-GCM') {
-        throw new InvalidRequestError(`entries[${index}].encryptionKey`, 'must be an AES-GCM CryptoKey');
-      }
-      if (!(entry.lookupKey instanceof CryptoKey) || entry.lookupKey.algorithm.name !== 'HMAC') {
-        throw new InvalidRequestError(`entries[${index}].lookupKey`, 'must be an HMAC CryptoKey');
-      }
+      checkEncryptionKey(`entries[${index}].encryptionKey`, entry.encryptionKey);
+      checkLookupKey(`entries[${index}].lookupKey`, entry.lookupKey);
     });
     return new Keyring([...entries]);
   }
@@ -229,6 +274,41 @@ export class Keyring {
   lookupIds(context: string, value: string | Uint8Array<ArrayBuffer>): Promise<string[]> {
     return Promise.all(this.#entries.map((entry) => computeLookupId(entry.lookupKey, context, value)));
   }
+}
+
+function requireCryptoKey(field: string, key: unknown): CryptoKey {
+  if (!(key instanceof CryptoKey)) throw new InvalidRequestError(field, 'must be a CryptoKey');
+  if (key.extractable) throw new InvalidRequestError(field, 'must be non-extractable');
+  return key;
+}
+
+// Declared here: the DOM and the Workers typings name these types differently.
+type Usage = 'encrypt' | 'decrypt' | 'sign';
+interface KeyAlgorithmFields {
+  name?: string;
+  length?: number;
+  hash?: { name?: string };
+}
+
+function requireUsages(field: string, key: CryptoKey, usages: readonly Usage[]): void {
+  const missing = usages.filter((usage) => !(key.usages as readonly string[]).includes(usage));
+  if (missing.length > 0) throw new InvalidRequestError(field, `must allow ${usages.map((u) => `"${u}"`).join(' and ')}`);
+}
+
+function checkEncryptionKey(field: string, value: unknown): void {
+  const key = requireCryptoKey(field, value);
+  const algorithm = key.algorithm as KeyAlgorithmFields;
+  if (algorithm.name !== 'AES-GCM' || algorithm.length !== 256) throw new InvalidRequestError(field, 'must be an AES-GCM 256-bit key');
+  requireUsages(field, key, ['encrypt', 'decrypt']);
+}
+
+function checkLookupKey(field: string, value: unknown): void {
+  const key = requireCryptoKey(field, value);
+  const algorithm = key.algorithm as KeyAlgorithmFields;
+  if (algorithm.name !== 'HMAC' || algorithm.hash?.name !== 'SHA-256' || (algorithm.length ?? 0) < 256) {
+    throw new InvalidRequestError(field, 'must be an HMAC SHA-256 key of at least 256 bits');
+  }
+  requireUsages(field, key, ['sign']);
 }
 
 async function computeLookupId(key: CryptoKey, context: string, value: string | Uint8Array<ArrayBuffer>): Promise<string> {

@@ -125,8 +125,10 @@ export async function updateClient(ctx: StoreContext, clientIdInput: string, inp
 
 /**
  * Deletes the client record first (no new authentication succeeds), then
- * revokes every grant found through the client's grant index, issued codes
- * included.
+ * revokes every grant of this client found through its grant index, issued
+ * codes included. A grant whose index entry was lost is not found here; its
+ * tokens stop validating anyway (validation checks that the client exists)
+ * and the next `cleanupExpired` revokes it.
  */
 export async function deleteClient(ctx: StoreContext, clientIdInput: string): Promise<boolean> {
   const clientId = requireId('clientId', clientIdInput);
@@ -135,7 +137,7 @@ export async function deleteClient(ctx: StoreContext, clientIdInput: string): Pr
   let revoked = 0;
   // The index may miss a grant (eventual listing on KV); validation also checks that the client exists (access.ts).
   for await (const id of ctx.clientGrants.ids(`${clientId}/`)) {
-    if (await revokeGrantById(ctx, id.slice(clientId.length + 1), 'client_deleted')) revoked++;
+    if (await revokeGrantById(ctx, id.slice(clientId.length + 1), 'client_deleted', clientId)) revoked++;
   }
   if (existed) await ctx.audit.record({ type: 'client_deleted', clientId, details: { grantsRevoked: revoked } });
   return existed;

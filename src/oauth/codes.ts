@@ -1,4 +1,4 @@
-import { ConflictError, UnauthorizedClientError } from '../errors.js';
+import { ConflictError, InvalidRequestError, UnauthorizedClientError } from '../errors.js';
 import { optionalInteger } from '../util/validate.js';
 import { authenticateClient } from './clients.js';
 import type { AccessRecord, GrantRecord, RefreshFamily, StoreContext } from './context.js';
@@ -23,7 +23,9 @@ import type {
 
 export async function createAuthorizationCode(ctx: StoreContext, input: CreateAuthorizationCodeParams): Promise<CreateAuthorizationCodeResult> {
   const p = params('params', input);
-  onlyKeys('params', p, ['clientId', 'userId', 'redirectUri', 'scope', 'codeChallenge', 'codeChallengeMethod', 'resource', 'props', 'ttlSeconds']);
+  onlyKeys('params', p, [
+    'clientId', 'userId', 'redirectUri', 'redirectUriExplicit', 'scope', 'codeChallenge', 'codeChallengeMethod', 'resource', 'props', 'ttlSeconds',
+  ]);
   const userId = requireUserId('userId', p.userId);
   const props = optionalJson('props', p.props);
   const ttl = optionalInteger('ttlSeconds', p.ttlSeconds, 1, MAX_CODE_TTL_SECONDS);
@@ -47,6 +49,7 @@ export async function createAuthorizationCode(ctx: StoreContext, input: CreateAu
     ...(request.resource !== undefined && { resource: request.resource }),
     ...(props !== undefined && { props }),
     redirectUri: request.redirectUri,
+    ...(request.redirectUriExplicit === false && { redirectUriExplicit: false }),
     codeLookup,
     ...(request.codeChallenge !== undefined && {
       codeChallenge: request.codeChallenge,
@@ -72,7 +75,7 @@ export async function exchangeAuthorizationCode(ctx: StoreContext, input: Exchan
   const p = params('params', input);
   onlyKeys('params', p, ['code', 'clientId', 'clientSecret', 'redirectUri', 'codeVerifier']);
   const code = requireToken('code', p.code);
-  const redirectUri = requireRedirectUri('redirectUri', p.redirectUri);
+  const redirectUri = p.redirectUri === undefined ? undefined : requireRedirectUri('redirectUri', p.redirectUri);
   const verifier = optionalPkceVerifier('codeVerifier', p.codeVerifier);
   const client = await authenticateClient(ctx, p.clientId, p.clientSecret);
   requireGrantType(client, 'authorization_code');
@@ -89,7 +92,11 @@ export async function exchangeAuthorizationCode(ctx: StoreContext, input: Exchan
     // anything changes: a wrong code, client, redirect URI or failed PKCE
     // leaves the store exactly as it was (and burns nothing).
     if (!matchesAny(grant.codeLookup, ids) || grant.clientId !== client.clientId) invalidGrant();
-    if (grant.redirectUri !== redirectUri) invalidGrant();
+    // RFC 6749 §4.1.3: redirect_uri is required here iff the authorization request included it.
+    if (redirectUri === undefined && grant.redirectUriExplicit !== false) {
+      throw new InvalidRequestError('redirectUri', 'is required: the authorization request included it');
+    }
+    if (redirectUri !== undefined && grant.redirectUri !== redirectUri) invalidGrant();
     if (!(await verifyPkce(grant.codeChallenge, grant.codeChallengeMethod, verifier))) invalidGrant();
     if (grant.status === 'revoked') invalidGrant();
     // An authenticated second redemption, however late: revoke what the first

@@ -75,6 +75,8 @@ export interface GrantRecord {
   resource?: string;
   props?: unknown;
   redirectUri: string;
+  /** `false` when the authorization request left redirect_uri out (then the exchange may too). */
+  redirectUriExplicit?: false;
   /** Lookup id of the authorization code. */
   codeLookup: string;
   codeChallenge?: string;

@@ -52,11 +52,17 @@ export async function commit(
   return true;
 }
 
-/** Revokes a grant (and so every token of it). Returns whether this call did it. */
-export async function revokeGrantById(ctx: StoreContext, grantId: string, reason: string): Promise<boolean> {
+/**
+ * Revokes a grant (and so every token of it). Returns whether this call did
+ * it. With `onlyOfClient`, a grant of another client is left alone: indexes
+ * are hints (a stale or forged `client-grant/<B>/<grantId>` entry must not
+ * let deleting client B revoke client A's grant); the record decides.
+ */
+export async function revokeGrantById(ctx: StoreContext, grantId: string, reason: string, onlyOfClient?: string): Promise<boolean> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS * 4; attempt++) {
     const found = await ctx.grants.get(grantId);
     if (!found || found.data.status === 'revoked') return false;
+    if (onlyOfClient !== undefined && found.data.clientId !== onlyOfClient) return false;
     const next: GrantRecord = { ...found.data, status: 'revoked', revokedAt: ctx.now(), revokeReason: reason };
     const options = found.expiresAt === undefined ? {} : { expiresAt: found.expiresAt };
     if ((await ctx.grants.compareAndSet(grantId, next, { ifVersion: found.version }, options)) !== null) {

@@ -17,7 +17,7 @@ export const MAX_JSON_BYTES = 16 * 1024;
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
 // RFC 7636 §4.1/4.2: unreserved characters, 43..128
-const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/;
+export const PKCE_VALUE = /^[A-Za-z0-9._~-]{43,128}$/;
 const ID_PATTERN = /^[\x21-\x7E]+$/;
 
 export function requireId(field: string, value: unknown): string {
@@ -138,9 +138,19 @@ export function params(field: string, value: unknown): Record<string, unknown> {
   return requireObject(field, value);
 }
 
-/** Refuses properties the entry point does not know (catches typos like `redirect_uri`). */
+// A parameter name we may repeat in an error: a short camelCase or snake_case word, which a token or
+// secret (long, random, mixed with digits) practically never is.
+const NAMEABLE_KEY = /^[a-z]{1,20}(?:[A-Z][a-z]{1,20}|_[a-z]{1,20}){0,4}$/;
+
+/**
+ * Refuses properties the entry point does not know (catches typos like
+ * `redirect_uri`). The unknown name is named in the error only when it looks
+ * like a parameter name: a key could be a secret passed by mistake.
+ */
 export function onlyKeys(field: string, value: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw new InvalidRequestError(`${field}.${key}`, 'is not a known parameter');
+    if (allowed.includes(key)) continue;
+    if (key.length <= 40 && NAMEABLE_KEY.test(key)) throw new InvalidRequestError(`${field}.${key}`, 'is not a known parameter');
+    throw new InvalidRequestError(field, 'has a parameter that is not known (its name is not shown: it could be a secret)');
   }
 }

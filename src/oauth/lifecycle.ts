@@ -3,6 +3,7 @@ import { randomId } from '../crypto/random.js';
 import { RecordStore } from '../records/record-store.js';
 import { errorName } from './audit.js';
 import { readForScan, type GrantRecord, type StoreContext } from './context.js';
+import { revokeGrantById } from './grant-state.js';
 import { MAX_CODE_TTL_SECONDS } from './policy.js';
 import type { CleanupResult, HealthCheckResult, StatsResult } from './types.js';
 
@@ -45,8 +46,22 @@ export async function cleanupExpired(ctx: StoreContext): Promise<CleanupResult> 
     }
     return state;
   };
+  // Whether each client still exists, asked once per client per run.
+  const clientExists = new Map<string, Promise<boolean>>();
+  const existsClient = (clientId: string): Promise<boolean> => {
+    let exists = clientExists.get(clientId);
+    if (exists === undefined) {
+      exists = ctx.clients.get(clientId).then((found) => found !== null, () => true);
+      clientExists.set(clientId, exists);
+    }
+    return exists;
+  };
   for await (const grantId of ctx.grants.ids()) {
-    const state = await stateOf(grantId);
+    let state = await stateOf(grantId);
+    if (state === 'live' && (await revokeOrphan(ctx, grantId, now, existsClient))) {
+      state = 'revoked';
+      states.set(grantId, state);
+    }
     if ((state === 'revoked' || state === 'absent') && (await ctx.grants.delete(grantId))) result.grants++;
   }
   for await (const id of ctx.access.ids()) {
@@ -82,6 +97,25 @@ export async function cleanupExpired(ctx: StoreContext): Promise<CleanupResult> 
   for (const adapter of adapters(ctx)) result.adapterExpired += (await adapter.deleteExpired?.()) ?? 0;
   await ctx.audit.record({ type: 'cleanup', details: { ...result } });
   return result;
+}
+
+/**
+ * The repair path of `deleteClient`'s cascade: a live grant whose client no
+ * longer exists (its `client-grant` index entry was lost) is revoked here.
+ * Its tokens already stopped validating (validation checks the client); this
+ * makes the grant itself say so. Only grants older than `INDEX_SETTLE_MS`,
+ * so a client read that is not yet visible (KV) cannot revoke a new grant.
+ */
+async function revokeOrphan(
+  ctx: StoreContext,
+  grantId: string,
+  now: number,
+  existsClient: (clientId: string) => Promise<boolean>,
+): Promise<boolean> {
+  const found = await readForScan(ctx.grants, grantId);
+  if (found === null || found === 'unreadable' || found.data.createdAt + INDEX_SETTLE_MS > now) return false;
+  if (await existsClient(found.data.clientId)) return false;
+  return revokeGrantById(ctx, grantId, 'client_deleted', found.data.clientId);
 }
 
 export async function stats(ctx: StoreContext): Promise<StatsResult> {

@@ -5,7 +5,7 @@ import { LOOKUP } from './tokens.js';
 import type { ResealResult } from './types.js';
 
 /**
- * The re-encryption sweep (DESIGN "Keys"): every record sealed under a key
+ * The re-encryption sweep (README "Key rotation"): every record sealed under a key
  * other than the keyring's current one is re-sealed under it, with
  * compare-and-set on the version read, on both adapters.
  *

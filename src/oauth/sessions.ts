@@ -48,6 +48,7 @@ export async function checkAuthorizationRequest(
   clientId: string;
   client: ClientRecord;
   redirectUri: string;
+  redirectUriExplicit?: false;
   scope: string[];
   codeChallenge?: string;
   codeChallengeMethod?: PkceMethod;
@@ -55,6 +56,7 @@ export async function checkAuthorizationRequest(
 }> {
   const clientId = requireId('clientId', p.clientId);
   const redirectUri = requireRedirectUri('redirectUri', p.redirectUri);
+  const explicit = p.redirectUriExplicit === undefined ? true : requireBoolean('redirectUriExplicit', p.redirectUriExplicit);
   const scope = optionalScope('scope', p.scope) ?? [];
   const codeChallenge = optionalPkceChallenge('codeChallenge', p.codeChallenge);
   const method = optionalPkceMethod('codeChallengeMethod', p.codeChallengeMethod, ctx.policy.allowPlainPkce);
@@ -64,6 +66,10 @@ export async function checkAuthorizationRequest(
   if (!record) throw new InvalidClientError('unknown client');
   const client = record.data;
   if (!client.redirectUris.includes(redirectUri)) throw new InvalidRequestError('redirectUri', 'is not registered for this client');
+  // RFC 6749 §3.1.2.3: the request may leave redirect_uri out only when exactly one is registered.
+  if (!explicit && client.redirectUris.length !== 1) {
+    throw new InvalidRequestError('redirectUriExplicit', 'may be false only for a client with exactly one registered redirect URI');
+  }
   if (client.scope.length > 0 && scope.some((item) => !client.scope.includes(item))) {
     throw new InvalidScopeError('requested scope exceeds the client\'s allowed scope');
   }
@@ -74,6 +80,7 @@ export async function checkAuthorizationRequest(
     clientId,
     client,
     redirectUri,
+    ...(!explicit && { redirectUriExplicit: false as const }),
     scope,
     ...(codeChallenge !== undefined && { codeChallenge, codeChallengeMethod: method ?? 'S256' }),
     ...(resource !== undefined && { resource }),
@@ -82,7 +89,7 @@ export async function checkAuthorizationRequest(
 
 export async function createSession(ctx: StoreContext, input: CreateSessionParams): Promise<SessionInfo> {
   const p = params('params', input);
-  onlyKeys('params', p, ['clientId', 'redirectUri', 'scope', 'state', 'codeChallenge', 'codeChallengeMethod', 'resource', 'ttlSeconds']);
+  onlyKeys('params', p, ['clientId', 'redirectUri', 'redirectUriExplicit', 'scope', 'state', 'codeChallenge', 'codeChallengeMethod', 'resource', 'ttlSeconds']);
   const state = optionalString('state', p.state, { max: 2048 });
   const ttl = optionalInteger('ttlSeconds', p.ttlSeconds, 1, MAX_SESSION_TTL_SECONDS);
   const request = await checkAuthorizationRequest(ctx, p);

@@ -149,6 +149,8 @@ export interface SessionInfo {
   sessionId: string;
   clientId: string;
   redirectUri: string;
+  /** `false` when the authorization request left `redirect_uri` out (see {@link CreateSessionParams}). */
+  redirectUriExplicit?: false;
   scope: string[];
   state?: string;
   codeChallenge?: string;
@@ -167,6 +169,13 @@ export interface CreateSessionParams {
   clientId: string;
   /** Must be one of the client's registered redirect URIs, exactly. */
   redirectUri: string;
+  /**
+   * `false` when the authorization request did not include `redirect_uri`
+   * (allowed only for a client with exactly one registered URI, which is then
+   * `redirectUri`): the token request may then leave it out too (RFC 6749
+   * §4.1.3). Default `true`.
+   */
+  redirectUriExplicit?: boolean;
   scope?: string[];
   state?: string;
   codeChallenge?: string;
@@ -190,6 +199,8 @@ export interface CreateAuthorizationCodeParams {
   userId: string;
   /** Must be one of the client's registered redirect URIs, exactly. */
   redirectUri: string;
+  /** As in {@link CreateSessionParams}: `false` when the authorization request left `redirect_uri` out. */
+  redirectUriExplicit?: boolean;
   scope?: string[];
   /** PKCE challenge (RFC 7636): 43..128 characters. Required for public clients. */
   codeChallenge?: string;
@@ -219,8 +230,12 @@ export interface ClientCredentials {
 
 export interface ExchangeAuthorizationCodeParams extends ClientCredentials {
   code: string;
-  /** Must equal the redirect URI the code was issued for, exactly. */
-  redirectUri: string;
+  /**
+   * Must equal the redirect URI the code was issued for, exactly. Required
+   * unless the code was issued with `redirectUriExplicit: false` (RFC 6749
+   * §4.1.3); when given it must match either way.
+   */
+  redirectUri?: string;
   /** PKCE verifier: required iff a challenge was stored. */
   codeVerifier?: string;
 }
@@ -299,7 +314,7 @@ export interface ListGrantsResult {
   unreadable?: number;
 }
 
-/** Audit event types (DESIGN.md, guarantee 7). */
+/** Audit event types: every change to clients, codes, tokens and sessions, cleanup, and detected attacks. */
 export type AuditEventType =
   | 'client_registered'
   | 'client_updated'

@@ -24,6 +24,18 @@ export interface StringRules {
   pattern?: RegExp;
 }
 
+// In a `u` regexp a surrogate pair is one code point, so this matches only lone surrogates.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * True when `text` is well-formed Unicode (no lone surrogate). Strings that
+ * are not would encode to the same UTF-8 as others (each lone surrogate
+ * becomes U+FFFD), so two different ids could share one lookup id or key.
+ */
+export function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
 export function requireString(field: string, value: unknown, rules: StringRules = {}): string {
   if (typeof value !== 'string') throw new InvalidRequestError(field, `must be a string, got ${describe(value)}`);
   const min = rules.min ?? 1;
@@ -32,6 +44,7 @@ export function requireString(field: string, value: unknown, rules: StringRules 
     throw new InvalidRequestError(field, min === 1 ? 'must not be empty' : `must be at least ${min} characters`);
   }
   if (value.length > max) throw new InvalidRequestError(field, `must be at most ${max} characters, got ${value.length}`);
+  if (!isWellFormed(value)) throw new InvalidRequestError(field, 'must be well-formed Unicode (it has a lone surrogate)');
   if (rules.pattern && !rules.pattern.test(value)) throw new InvalidRequestError(field, 'has an invalid format');
   return value;
 }
@@ -72,10 +85,17 @@ export function requireObject(field: string, value: unknown): Record<string, unk
   return value as Record<string, unknown>;
 }
 
+/**
+ * An array of `min`..`max` entries with no holes: `[, x]` is refused naming
+ * the missing index, since `forEach` and `map` would skip it unchecked.
+ */
 export function requireArray(field: string, value: unknown, min: number, max: number): unknown[] {
   if (!Array.isArray(value)) throw new InvalidRequestError(field, `must be an array, got ${describe(value)}`);
   if (value.length < min || value.length > max) {
     throw new InvalidRequestError(field, `must have between ${min} and ${max} entries, got ${value.length}`);
+  }
+  for (let index = 0; index < value.length; index++) {
+    if (!(index in value)) throw new InvalidRequestError(`${field}[${index}]`, 'is missing (the array has a hole)');
   }
   return value;
 }

@@ -330,6 +330,10 @@ export function describeAdapterConformance(label: string, options: ConformanceOp
       await expectField(a.put(key, bytes('x'), { expiresAt: -1 }), 'options.expiresAt');
       await expectField(a.list({ prefix: key, limit: 0 }), 'options.limit');
       await expectField(a.list({ prefix: 7 as unknown as string }), 'options.prefix');
+      // Lone surrogates encode to U+FFFD in UTF-8: 'k\uD800' and 'k\uDFFF' would share one row.
+      await expectField(a.put(`${key}\uD800`, bytes('x')), 'key');
+      await expectField(a.get(`${key}\uDFFF`), 'key');
+      await expectField(a.list({ prefix: `${key}\uD800` }), 'options.prefix');
       expect(new TextDecoder().decode((await a.get(key))!.value)).toBe('kept');
     });
 

@@ -43,6 +43,8 @@ export function describeBatchInputChecks(label: string, create: () => StorageAda
       await refused({ 0: { type: 'delete', key: guard }, length: 1 }, 'operations');
       await refused('delete everything', 'operations');
       await refused([null], 'operations[0]');
+      // eslint-disable-next-line no-sparse-arrays
+      await refused([{ type: 'put', key: `${guard}-x`, value: bytes('y') }, , { type: 'delete', key: guard }], 'operations[1]');
     });
 
     test('a type that is neither "put" nor "delete" is refused, never run as a delete', async () => {

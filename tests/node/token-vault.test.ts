@@ -5,6 +5,7 @@ import { indexedDbStorage } from '../../adapters/indexeddb/index.js';
 import { TokenVault, type TokenVaultChange, type TokenVaultOptions, type VaultStorage } from '../../src/client/index.js';
 import { InvalidRequestError, TimeoutError } from '../../src/errors.js';
 import { describeTokenVaultCases, rotatingServer } from '../shared/token-vault-cases.js';
+import { exclusiveLocks } from '../support/exclusive-locks.js';
 
 // Fast unit tests of TokenVault's logic over fake-indexeddb. Node 20 has no
 // navigator.locks, so these cover the in-tab single flight; the cross-tab lock
@@ -112,6 +113,22 @@ describe('TokenVault (Node, fake-indexeddb)', () => {
     await vault.save({ access_token: 'no-refresh', token_type: 'Bearer' });
     expect(await vault.refresh()).toBeNull();
     expect(server.calls()).toBe(2);
+  });
+
+  test('refresh() while another tab holds the lock forever: TimeoutError, never the old tokens as if refreshed', async () => {
+    const locks = exclusiveLocks();
+    const name = `db-${dbCounter++}`;
+    let entered = 0;
+    const holder = await openVault(name, { locks, lockTimeoutMs: 60_000, refresh: () => (entered++, new Promise(() => undefined)) });
+    const server = rotatingServer();
+    const waiter = await openVault(name, { locks, lockTimeoutMs: 150, refresh: server.refresh });
+    await holder.save(login); // fresh tokens: an hour left
+    void holder.refresh().catch(() => undefined); // holds the lock, refreshing forever
+    await expect.poll(() => entered).toBe(1);
+    await expect(waiter.refresh()).rejects.toBeInstanceOf(TimeoutError);
+    expect(server.calls()).toBe(0);
+    // getAccessToken may stand in with the stored token: it has not expired.
+    expect(await waiter.getAccessToken()).toBe('at-0');
   });
 
   test('expires_in sent as a decimal string (some servers do) is accepted', async () => {

@@ -538,12 +538,25 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
         ['registerClient', [{ type: 'public', redirectUris: [REDIRECT], grantTypes: ['password'] }], 'grantTypes[0]'],
         ['registerClient', [{ type: 'public', redirectUris: [REDIRECT], metadata: BIG }], 'metadata'],
         ['registerClient', [{ type: 'public', redirect_uris: [REDIRECT] }], 'params.redirect_uris'],
+        // Holes in arrays are refused by index, not skipped.
+        // eslint-disable-next-line no-sparse-arrays
+        ['registerClient', [{ type: 'public', redirectUris: [, REDIRECT] }], 'redirectUris[0]'],
+        // eslint-disable-next-line no-sparse-arrays
+        ['registerClient', [{ type: 'public', redirectUris: [REDIRECT], grantTypes: [,] }], 'grantTypes[0]'],
+        // eslint-disable-next-line no-sparse-arrays
+        ['registerClient', [{ type: 'public', redirectUris: [REDIRECT], scope: ['read', , 'write'] }], 'scope[1]'],
+        // Lone surrogates would share UTF-8 (U+FFFD) with other strings: refused wherever a string goes in.
+        ['registerClient', [{ type: 'public', redirectUris: [REDIRECT], name: 'app-\uD800' }], 'name'],
+        // An unknown key that could be a secret is not echoed.
+        ['registerClient', [{ type: 'public', redirectUris: [REDIRECT], [tokens.refreshToken!]: true }], 'params'],
         ['getClient', [''], 'clientId'],
         ['getClient', [BIG], 'clientId'],
         ['getClient', [42], 'clientId'],
         ['updateClient', [BIG, {}], 'clientId'],
         ['updateClient', [s.creds.clientId, { redirectUris: ['ftp://x.example/'] }], 'redirectUris[0]'],
         ['updateClient', [s.creds.clientId, { rotateSecret: 'yes' }], 'rotateSecret'],
+        // eslint-disable-next-line no-sparse-arrays
+        ['updateClient', [s.creds.clientId, { redirectUris: [REDIRECT, ,] }], 'redirectUris[1]'],
         ['deleteClient', [''], 'clientId'],
         ['listClients', [{ limit: 0 }], 'options.limit'],
         ['listClients', [{ cursor: '' }], 'options.cursor'],
@@ -554,6 +567,9 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
         ['createSession', [{ clientId: s.creds.clientId, redirectUri: REDIRECT, state: BIG }], 'state'],
         ['createSession', [{ clientId: s.creds.clientId, redirectUri: 'https://unregistered.example/cb' }], 'redirectUri'],
         ['createSession', [{ clientId: s.creds.clientId, redirectUri: REDIRECT, ttlSeconds: -1 }], 'ttlSeconds'],
+        ['createSession', [{ clientId: s.creds.clientId, redirectUri: REDIRECT, state: 'st-\uDFFF' }], 'state'],
+        // Leaving redirect_uri out of the request needs a client with exactly one registered URI (this one has two).
+        ['createSession', [{ clientId: s.creds.clientId, redirectUri: REDIRECT, redirectUriExplicit: false, codeChallenge: (await pkcePair()).challenge }], 'redirectUriExplicit'],
         ['getSession', [''], 'sessionId'],
         ['getSession', [BIG], 'sessionId'],
         ['updateSession', [BIG, {}], 'sessionId'],
@@ -567,12 +583,18 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
         ['createAuthorizationCode', [{ ...codeParams, ttlSeconds: 601 }], 'ttlSeconds'],
         ['createAuthorizationCode', [{ ...codeParams, resource: 'not a uri' }], 'resource'],
         ['createAuthorizationCode', [{ ...codeParams, scope: 'read' }], 'scope'],
+        ['createAuthorizationCode', [{ ...codeParams, userId: 'user-\uD800' }], 'userId'],
+        ['createAuthorizationCode', [{ ...codeParams, redirectUriExplicit: 'no' }], 'redirectUriExplicit'],
         ['exchangeAuthorizationCode', [{ ...exchange, code: BIG }], 'code'],
         ['exchangeAuthorizationCode', [{ ...exchange, code: 42 }], 'code'],
         ['exchangeAuthorizationCode', [{ ...exchange, redirectUri: 'nope' }], 'redirectUri'],
         ['exchangeAuthorizationCode', [{ ...exchange, codeVerifier: 'short' }], 'codeVerifier'],
         ['exchangeAuthorizationCode', [{ ...exchange, codeVerifier: BIG }], 'codeVerifier'],
         ['exchangeAuthorizationCode', [{ ...exchange, redirect_uri: REDIRECT }], 'params.redirect_uri'],
+        ['exchangeAuthorizationCode', [{ ...exchange, [code]: '' }], 'params'],
+        ['exchangeAuthorizationCode', [{ ...exchange, [tokens.accessToken]: '' }], 'params'],
+        // The authorization request named the redirect URI, so the token request must too (RFC 6749 §4.1.3); the code is not burnt.
+        ['exchangeAuthorizationCode', [{ ...s.creds, code, codeVerifier: verifier }], 'redirectUri'],
         ['refreshAccessToken', [{ ...s.creds, refreshToken: '' }], 'refreshToken'],
         ['refreshAccessToken', [{ ...s.creds, refreshToken: tokens.refreshToken, scope: 'read' }], 'scope'],
         ['refreshAccessToken', [{ ...s.creds, refreshToken: BIG }], 'refreshToken'],
@@ -592,7 +614,12 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
         ['queryAudit', [{ cursor: '!!' }], 'cursor'],
         ['queryAudit', [{ limit: 5000 }], 'limit'],
         ['queryAudit', [{ userId: BIG }], 'userId'],
+        ['queryAudit', [{ userId: 'user-\uD800' }], 'userId'],
+        ['queryAudit', [{ userId: 'user-\uDFFF' }], 'userId'],
+        ['listGrants', ['user-\uDFFF'], 'userId'],
+        ['queryAudit', [{ clientId: 'c\uD800' }], 'clientId'],
       ];
+      const secrets = [code, verifier, tokens.accessToken, tokens.refreshToken!, s.creds.clientSecret!];
       const before = await s.snapshot();
       for (const [method, args, field] of cases) {
         const error = await st[method]!.apply(s.store, args).then(
@@ -602,6 +629,10 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
         expect(error, `${method} ${field}`).toBeInstanceOf(InvalidRequestError);
         expect((error as InvalidRequestError).field, method).toBe(field);
         expect((error as Error).message.length, method).toBeLessThan(300);
+        for (const secret of secrets) {
+          expect((error as Error).message, `${method} ${field}`).not.toContain(secret);
+          expect((error as InvalidRequestError).field, `${method} ${field}`).not.toContain(secret);
+        }
       }
       expect(await s.snapshot()).toEqual(before);
       // Every public entry point was exercised.
@@ -615,10 +646,10 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       const storage = await options.create(clock);
       const adapters = storage.singleUseAdapter ? [storage.adapter, storage.singleUseAdapter] : [storage.adapter];
       const keysBefore = await Promise.all(adapters.map(async (adapter) => new Set((await dumpAdapter(adapter)).map((entry) => entry.key))));
-      const old = await getSuiteKeyring();
-      const oldKey = { id: old.currentKeyId, secret: SUITE_SECRET };
+      // Records sealed by the single-secret form open under a list entry of the same secret, whatever its id.
+      const oldKey = { id: 'before-rotation', secret: SUITE_SECRET };
       const open = (secret: Parameters<typeof Keyring.fromSecret>[0]) => openOn(storage, clock, secret);
-      const before = await open([oldKey]);
+      const before = await open(SUITE_SECRET);
       const { client, clientSecret } = await before.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
       const creds = { clientId: client.clientId, clientSecret: clientSecret! };
       const { verifier, challenge } = await pkcePair();
@@ -736,6 +767,53 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       expect(await s.store.introspect(lost.refreshToken!)).toStrictEqual({ active: false });
     });
 
+    test('deleteClient revokes only its own grants: a forged or stale client-grant entry naming another client\'s grant changes nothing', async () => {
+      const s = await setup(options);
+      const victim = await s.authorize();
+      const { client: other } = await s.store.registerClient({ type: 'public', redirectUris: [REDIRECT] });
+      // Someone who can write the index storage (KV) but not the grant store.
+      await s.storage.adapter.put(`client-grant/${other.clientId}/${victim.grantId}`, new Uint8Array([1, 2, 3]));
+      expect(await s.store.deleteClient(other.clientId)).toBe(true);
+      expect(await s.store.validateAccessToken(victim.accessToken)).toMatchObject({ grantId: victim.grantId });
+      const next = await s.store.refreshAccessToken({ ...s.creds, refreshToken: victim.refreshToken! });
+      expect(await s.store.validateAccessToken(next.accessToken)).not.toBeNull();
+    });
+
+    test('a grant whose client-grant entry was lost is revoked by cleanupExpired once its client is gone', async () => {
+      const s = await setup(options);
+      const lost = await s.authorize();
+      expect(await s.storage.adapter.delete(`client-grant/${s.creds.clientId}/${lost.grantId}`)).toBe(true);
+      expect(await s.store.deleteClient(s.creds.clientId)).toBe(true);
+      expect((await s.store.listGrants(s.u1)).grants.map((grant) => grant.grantId)).toEqual([lost.grantId]); // the record still says active
+      expect((await s.store.cleanupExpired()).grants).toBe(0); // too young: the client could be a not-yet-visible new one (KV)
+      s.clock.advance(20 * 60_000);
+      await s.store.cleanupExpired();
+      expect((await s.store.listGrants(s.u1)).grants).toEqual([]);
+      const revoked = (await s.store.queryAudit({ type: 'refresh_token_revoked' })).events;
+      expect(revoked.map((event) => [event.grantId, event.details.reason])).toContainEqual([lost.grantId, 'client_deleted']);
+    });
+
+    test('redirect_uri left out of the authorization request (one registered URI) may be left out of the token request too (RFC 6749 §4.1.3)', async () => {
+      const s = await setup(options);
+      const { client } = await s.store.registerClient({ type: 'public', redirectUris: [REDIRECT] });
+      const issue = async () => {
+        const { verifier, challenge } = await pkcePair();
+        const session = await s.store.createSession({ clientId: client.clientId, redirectUri: REDIRECT, redirectUriExplicit: false, codeChallenge: challenge });
+        expect(session.redirectUriExplicit).toBe(false);
+        const { code } = await s.store.createAuthorizationCode({
+          clientId: client.clientId, userId: s.u1, redirectUri: session.redirectUri, redirectUriExplicit: false, codeChallenge: challenge,
+        });
+        return { code, verifier };
+      };
+      const first = await issue();
+      const tokens = await s.store.exchangeAuthorizationCode({ clientId: client.clientId, code: first.code, codeVerifier: first.verifier });
+      expect(await s.store.validateAccessToken(tokens.accessToken)).toMatchObject({ userId: s.u1 });
+      // Given anyway, it must still match.
+      const second = await issue();
+      await expectInvalidGrant(s.store.exchangeAuthorizationCode({ clientId: client.clientId, code: second.code, codeVerifier: second.verifier, redirectUri: 'http://127.0.0.1:8788/cb' }));
+      await expect(s.store.exchangeAuthorizationCode({ clientId: client.clientId, code: second.code, codeVerifier: second.verifier, redirectUri: REDIRECT })).resolves.toBeDefined();
+    });
+
     test('a code replayed after it expired still revokes what its first redemption got', async () => {
       const s = await setup(options);
       const { code, verifier } = await s.issueCode();
@@ -819,15 +897,16 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       expect(events.filter((event) => event.type.endsWith('_revoked')).map((event) => event.type)).toEqual(['access_token_revoked']);
     });
 
-    test('key retirement: queryAudit by user spans the rotation; resealAll moves every record to the new key; the old key can then go', async () => {
+    test('the README rotation recipe end to end: one secret, then [new, old] with ids of our choosing, resealAll, drop the old key; queryAudit by user spans the rotation', async () => {
       const clock = createTestClock();
       const storage = await options.create(clock);
       const adapters = storage.singleUseAdapter ? [storage.adapter, storage.singleUseAdapter] : [storage.adapter];
       const keysBefore = await Promise.all(adapters.map(async (adapter) => new Set((await dumpAdapter(adapter)).map((entry) => entry.key))));
-      const keyA = { id: 'key-a', secret: generateSecret() };
-      const keyB = { id: 'key-b', secret: generateSecret() };
+      // Exactly the README: start with Keyring.fromSecret(OLD), later [{ id: '2026-11', NEW }, { id: '2026-05', OLD }].
+      const keyA = { id: '2026-05', secret: generateSecret() };
+      const keyB = { id: '2026-11', secret: generateSecret() };
       const open = (secret: Parameters<typeof Keyring.fromSecret>[0]) => openOn(storage, clock, secret);
-      const underA = await open([keyA]);
+      const underA = await open(keyA.secret);
       const userId = `retiring-${crypto.randomUUID().slice(0, 8)}`;
       // A public client: no secret, whose lookup id could move only on an atomic adapter (see reseal.ts).
       const { client } = await underA.registerClient({ type: 'public', redirectUris: [REDIRECT] });
@@ -856,7 +935,7 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       const onlyB = await Keyring.fromSecret([keyB]);
       for (const adapter of adapters) {
         const ids = new Set((await dumpAdapter(adapter)).map((entry) => onlyB.envelopeKeyId(entry.value)));
-        expect([...ids]).toEqual(['key-b']);
+        expect([...ids]).toEqual(['2026-11']);
       }
 
       const dropped = await open([keyB]);

@@ -154,6 +154,43 @@ describe('Keyring', () => {
     expect(error.code).toBe('ERR_KEY_NOT_FOUND');
   });
 
+  test('upgrade from one secret to a rotation list: envelopes of the single form open under a list entry of that secret, with any id or none', async () => {
+    const oldSecret = generateSecret();
+    const single = await Keyring.fromSecret(oldSecret);
+    const sealed = await single.seal(utf8('sealed before rotation'), aad);
+    // The README recipe: new secret first, old one with an id of our choosing.
+    const rotated = await Keyring.fromSecret([
+      { id: '2026-11', secret: generateSecret() },
+      { id: '2026-05', secret: oldSecret },
+    ]);
+    expect(await rotated.open(sealed, aad)).toEqual(utf8('sealed before rotation'));
+    expect(rotated.keyIds).toEqual(['2026-11', '2026-05']);
+    // Lookup ids computed by the single form are among the rotated ring's candidates.
+    expect(await rotated.lookupIds('ctx', 'v')).toContain(await single.lookupId('ctx', 'v'));
+    // An entry without an id takes the single form's id.
+    const noId = await Keyring.fromSecret([{ id: 'new', secret: generateSecret() }, { secret: oldSecret }]);
+    expect(noId.keyIds[1]).toBe(single.currentKeyId);
+    expect(await noId.open(sealed, aad)).toEqual(utf8('sealed before rotation'));
+    // The single form's id is stable for a secret, and differs between secrets.
+    expect((await Keyring.fromSecret(oldSecret)).currentKeyId).toBe(single.currentKeyId);
+    expect((await Keyring.fromSecret(generateSecret())).currentKeyId).not.toBe(single.currentKeyId);
+    // Once the old secret is dropped, its envelopes name a key that is not there.
+    const dropped = await Keyring.fromSecret([{ id: '2026-11', secret: generateSecret() }]);
+    expect((await expectError(dropped.open(sealed, aad), KeyNotFoundError)).keyId).toBe(single.currentKeyId);
+    // The same secret twice would make one id name two entries.
+    const twice = await expectError(Keyring.fromSecret([{ secret: oldSecret }, { secret: oldSecret }]), InvalidRequestError);
+    expect(twice.field).toBe('secret[1]');
+  });
+
+  test('holes in key lists are refused by index, never turned into an empty keyring', async () => {
+    // eslint-disable-next-line no-sparse-arrays
+    expect((await expectError(Keyring.fromSecret([,] as never), InvalidRequestError)).field).toBe('secret[0]');
+    // eslint-disable-next-line no-sparse-arrays
+    expect((await expectError(Keyring.fromSecret([{ secret: generateSecret() }, ,] as never), InvalidRequestError)).field).toBe('secret[1]');
+    // eslint-disable-next-line no-sparse-arrays
+    expect((await expectError(() => Keyring.fromKeys([,] as never), InvalidRequestError)).field).toBe('entries[0]');
+  });
+
   test('tamper: flipping any single byte of an envelope fails with IntegrityError', async () => {
     const keyring = await Keyring.fromSecret([{ id: 'tamper-key', secret: generateSecret() }]);
     const sealed = await keyring.seal(utf8('{"token":"secret"}'), aad);
@@ -220,6 +257,32 @@ describe('Keyring', () => {
     expect((await Keyring.generate()).currentKeyId).not.toBe(keyring.currentKeyId);
     const bad = await expectError(() => Keyring.fromKeys([{ ...entry, encryptionKey: entry.lookupKey }]), InvalidRequestError);
     expect(bad.field).toBe('entries[0].encryptionKey');
+  });
+
+  test('fromKeys refuses keys it cannot use or that break the promises: wrong usages, extractable, AES-128, HMAC-SHA-1, short HMAC', async () => {
+    const { entries } = await Keyring.generate();
+    const good = entries[0]!;
+    const aes = (length: number, extractable: boolean, usages: KeyUsage[]) =>
+      crypto.subtle.generateKey({ name: 'AES-GCM', length }, extractable, usages) as Promise<CryptoKey>;
+    const hmac = (hash: string, length: number, extractable: boolean, usages: KeyUsage[]) =>
+      crypto.subtle.generateKey({ name: 'HMAC', hash, length }, extractable, usages) as Promise<CryptoKey>;
+    const cases: [string, Partial<typeof good>, string][] = [
+      ['decrypt-only AES', { encryptionKey: await aes(256, false, ['decrypt']) }, 'encryptionKey'],
+      ['encrypt-only AES', { encryptionKey: await aes(256, false, ['encrypt']) }, 'encryptionKey'],
+      ['extractable AES', { encryptionKey: await aes(256, true, ['encrypt', 'decrypt']) }, 'encryptionKey'],
+      ['AES-128', { encryptionKey: await aes(128, false, ['encrypt', 'decrypt']) }, 'encryptionKey'],
+      ['verify-only HMAC', { lookupKey: await hmac('SHA-256', 256, false, ['verify']) }, 'lookupKey'],
+      ['extractable HMAC', { lookupKey: await hmac('SHA-256', 256, true, ['sign']) }, 'lookupKey'],
+      ['HMAC-SHA-1', { lookupKey: await hmac('SHA-1', 256, false, ['sign']) }, 'lookupKey'],
+      ['128-bit HMAC', { lookupKey: await hmac('SHA-256', 128, false, ['sign']) }, 'lookupKey'],
+      ['not a CryptoKey', { lookupKey: {} as CryptoKey }, 'lookupKey'],
+    ];
+    for (const [label, change, field] of cases) {
+      const error = await expectError(() => Keyring.fromKeys([{ ...good, ...change }]), InvalidRequestError);
+      expect(error.field, label).toBe(`entries[0].${field}`);
+    }
+    // A key with extra usages is fine (it can do what the ring needs).
+    expect(Keyring.fromKeys([{ ...good, lookupKey: await hmac('SHA-256', 256, false, ['sign', 'verify']) }]).currentKeyId).toBe(good.id);
   });
 });
 
