@@ -11,7 +11,15 @@ const ISSUER = 'https://as.demo.test';
 const demo: DemoEnv = { VAULT_SECRET: generateSecret(), KV: env.KV, DB: env.DB, VAULT_DO: env.VAULT_DO as unknown as DurableObjectNamespace };
 const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
 
-const send = (path: string, init: RequestInit = {}) => handleRequest(new Request(`${ISSUER}${path}`, init), demo);
+/** Responses to requests that carried an Authorization header: only those may challenge (RFC 6749 §5.2). */
+const sentAuthorization = new WeakSet<Response>();
+
+async function send(path: string, init: RequestInit = {}): Promise<Response> {
+  const request = new Request(`${ISSUER}${path}`, init);
+  const response = await handleRequest(request, demo);
+  if (request.headers.has('Authorization')) sentAuthorization.add(response);
+  return response;
+}
 const post = (path: string, body: string | Record<string, string>, headers: Record<string, string> = FORM) =>
   send(path, { method: 'POST', headers, body: typeof body === 'string' ? body : new URLSearchParams(body).toString() });
 const basic = (id: string, secret: string) => ({ ...FORM, Authorization: `Basic ${btoa(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`)}` });
@@ -21,7 +29,8 @@ async function expectError(response: Response, status: number, error: string): P
   expect(response.headers.get('Content-Type')).toContain('application/json');
   const body = (await response.json()) as { error: string; error_description?: string };
   expect(body.error).toBe(error);
-  if (status === 401) expect(response.headers.get('WWW-Authenticate')).toBeTruthy();
+  // A Basic challenge only where the client tried Basic: a browser answers it with a password prompt.
+  if (status === 401) expect(response.headers.get('WWW-Authenticate')).toBe(sentAuthorization.has(response) ? 'Basic realm="oauth-vault-demo"' : null);
   expect(response.headers.get('Cache-Control')).toBe('no-store');
 }
 

@@ -2,7 +2,7 @@ import { finishAuthorization, startAuthorization } from './authorize.js';
 import { introspect, me, register, revoke } from './endpoints.js';
 import type { DemoEnv } from './env.js';
 import { toOAuthError } from './errors.js';
-import { OAuthHttpError, errorResponse, json } from './http.js';
+import { OAuthHttpError, errorResponse, json, withClientChallenge } from './http.js';
 import { serverMetadata } from './metadata.js';
 import { getStore } from './store.js';
 import { token } from './token.js';
@@ -45,6 +45,6 @@ export async function handleRequest(request: Request, env: DemoEnv): Promise<Res
   try {
     return await handler(request, env, url.origin);
   } catch (error) {
-    return errorResponse(toOAuthError(error));
+    return errorResponse(withClientChallenge(toOAuthError(error), request));
   }
 }

@@ -122,14 +122,35 @@ export interface ClientCredentials {
   method: 'client_secret_basic' | 'client_secret_post' | 'none';
 }
 
-const INVALID_CLIENT = () =>
-  new OAuthHttpError('invalid_client', 'client authentication failed', 401, { 'WWW-Authenticate': 'Basic realm="oauth-vault-demo"' });
+/**
+ * `invalid_client`, without a challenge: RFC 6749 §5.2 requires
+ * `WWW-Authenticate` only when the client tried the Authorization header, and
+ * a browser answers a Basic challenge with a password prompt (see
+ * {@link withClientChallenge}).
+ */
+const INVALID_CLIENT = () => new OAuthHttpError('invalid_client', 'client authentication failed', 401);
+
+/** Adds the Basic challenge to an `invalid_client` answer when the request carried an Authorization header. */
+export function withClientChallenge(error: OAuthHttpError, request: Request): OAuthHttpError {
+  if (error.error !== 'invalid_client' || !request.headers.has('Authorization')) return error;
+  return new OAuthHttpError(error.error, error.description, error.status, { ...error.headers, 'WWW-Authenticate': 'Basic realm="oauth-vault-demo"' });
+}
+
+// What any client id of the store looks like (printable ASCII, at most 256
+// characters): anything else cannot name a client, so it fails authentication.
+const CLIENT_ID = /^[\x21-\x7E]{1,256}$/;
 
 /**
  * Client credentials from HTTP Basic (RFC 6749 §2.3.1, form-encoded id and
  * secret) or the body; using both at once is refused.
  */
 export function clientCredentials(request: Request, params: Params): ClientCredentials {
+  const credentials = presentedCredentials(request, params);
+  if (!CLIENT_ID.test(credentials.clientId)) throw INVALID_CLIENT();
+  return credentials;
+}
+
+function presentedCredentials(request: Request, params: Params): ClientCredentials {
   const header = request.headers.get('Authorization');
   const bodyId = params.get('client_id');
   const bodySecret = params.get('client_secret');

@@ -1,0 +1,142 @@
+// The demo authorization server over real HTTP (wrangler dev on 127.0.0.1,
+// fresh local state): what a client on the wire sees, including the framing
+// (chunked bodies, kept-alive connections) that calling the Worker's fetch
+// handler in-process cannot show.
+import { execFileSync } from 'node:child_process';
+import { Agent, request as httpRequest } from 'node:http';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { generateSecret } from '../../src/index.js';
+import { startWranglerDev, type DevServer } from '../support/wrangler-dev.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const FORM = { 'Content-Type': 'application/x-www-form-urlencoded' };
+const CALLBACK = 'http://127.0.0.1:9/cb';
+const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
+const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+
+let server: DevServer | undefined;
+const url = (path: string) => `${server!.url}${path}`;
+
+beforeAll(async () => {
+  execFileSync(process.execPath, [resolve(root, 'scripts/build-spa.mjs')], { cwd: root, stdio: 'pipe' });
+  server = await startWranglerDev(resolve(root, 'examples/authorization-server/wrangler.toml'), { VAULT_SECRET: generateSecret() });
+}, 120_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const postForm = (path: string, body: Record<string, string>, headers: Record<string, string> = {}) =>
+  fetch(url(path), { method: 'POST', headers: { ...FORM, ...headers }, body: new URLSearchParams(body) });
+
+async function register(metadata: Record<string, unknown>): Promise<Response> {
+  return fetch(url('/register'), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(metadata) });
+}
+
+async function registerPublic(redirectUris = [CALLBACK]): Promise<string> {
+  const response = await register({ redirect_uris: redirectUris, token_endpoint_auth_method: 'none' });
+  expect(response.status).toBe(201);
+  return ((await response.json()) as { client_id: string }).client_id;
+}
+
+async function expectError(response: Response, status: number, error: string): Promise<void> {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('Content-Type')).toContain('application/json');
+  expect(((await response.json()) as { error: string }).error).toBe(error);
+}
+
+/** GET /authorize without following the answer. */
+const authorize = (query: Record<string, string>) =>
+  fetch(`${url('/authorize')}?${new URLSearchParams(query)}`, { redirect: 'manual' });
+
+/** Plays the user on the consent page; returns the redirect back to the client. */
+async function approve(page: Response, user = 'alice'): Promise<URL> {
+  expect(page.status).toBe(200);
+  const session = /name="session" value="([^"]+)"/.exec(await page.text())?.[1];
+  expect(session).toBeDefined();
+  const decision = await fetch(url('/authorize'), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: FORM,
+    body: new URLSearchParams({ session: session!, user, decision: 'approve' }),
+  });
+  expect(decision.status).toBe(302);
+  return new URL(decision.headers.get('Location')!);
+}
+
+/**
+ * Sends a body with `Transfer-Encoding: chunked` (no Content-Length) through
+ * `agent`, then answers status and body.
+ */
+function sendChunked(agent: Agent, path: string, contentType: string, totalBytes: number): Promise<{ status: number; body: string }> {
+  return new Promise((done, fail) => {
+    const { port } = new URL(server!.url);
+    const outgoing = httpRequest(
+      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'Content-Type': contentType, 'Transfer-Encoding': 'chunked' } },
+      (incoming) => {
+        let body = '';
+        incoming.setEncoding('utf8');
+        incoming.on('data', (chunk: string) => (body += chunk));
+        incoming.on('end', () => done({ status: incoming.statusCode!, body }));
+      },
+    );
+    outgoing.on('error', fail);
+    const chunk = 'a'.repeat(64 * 1024);
+    outgoing.write(contentType === 'application/json' ? '{"redirect_uris":["' : 'grant_type=authorization_code&code=');
+    for (let sent = 0; sent < totalBytes; sent += chunk.length) outgoing.write(chunk);
+    outgoing.end();
+  });
+}
+
+/** A small form POST through the same agent (so over the same kept-alive connection). */
+function sendSmall(agent: Agent, path: string, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((done, fail) => {
+    const { port } = new URL(server!.url);
+    const outgoing = httpRequest(
+      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...FORM, 'Content-Length': Buffer.byteLength(body) } },
+      (incoming) => {
+        let text = '';
+        incoming.setEncoding('utf8');
+        incoming.on('data', (chunk: string) => (text += chunk));
+        incoming.on('end', () => done({ status: incoming.statusCode!, body: text }));
+      },
+    );
+    outgoing.on('error', fail);
+    outgoing.end(body);
+  });
+}
+
+describe('demo server over HTTP', () => {
+  test('invalid_client carries WWW-Authenticate: Basic only when the client used the Authorization header (RFC 6749 §5.2)', async () => {
+    const clientId = await registerPublic();
+    // A public client identifies itself with client_id alone: no Basic challenge
+    // (a browser would answer it with a password prompt).
+    for (const body of [
+      { grant_type: 'refresh_token', refresh_token: 'x', client_id: 'no-such-client' } as Record<string, string>,
+      { grant_type: 'refresh_token', refresh_token: 'x', client_id: clientId, client_secret: 'not-a-public-client-thing' },
+    ]) {
+      const response = await postForm('/token', body);
+      expect(response.headers.get('WWW-Authenticate')).toBeNull();
+      await expectError(response, 401, 'invalid_client');
+    }
+    const revoked = await postForm('/revoke', { token: 'x', client_id: 'no-such-client' });
+    expect(revoked.headers.get('WWW-Authenticate')).toBeNull();
+    await expectError(revoked, 401, 'invalid_client');
+
+    // With the Authorization header, the challenge is required.
+    for (const authorization of [`Basic ${btoa('no-such-client:secret')}`, 'Basic !!!']) {
+      const response = await postForm('/token', { grant_type: 'refresh_token', refresh_token: 'x' }, { Authorization: authorization });
+      expect(response.headers.get('WWW-Authenticate')).toMatch(/^Basic /);
+      await expectError(response, 401, 'invalid_client');
+    }
+  });
+  test('Basic credentials whose client id is not ASCII are invalid_client (401), not invalid_request', async () => {
+    for (const id of [encodeURIComponent('clïent'), 'cl\u00efent']) {
+      // btoa takes Latin-1: the second form sends the raw byte 0xEF.
+      const response = await postForm('/token', { grant_type: 'refresh_token', refresh_token: 'x' }, { Authorization: `Basic ${btoa(`${id}:secret`)}` });
+      expect(response.headers.get('WWW-Authenticate')).toMatch(/^Basic /);
+      await expectError(response, 401, 'invalid_client');
+    }
+  });
+});
