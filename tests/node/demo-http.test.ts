@@ -139,4 +139,10 @@ describe('demo server over HTTP', () => {
       await expectError(response, 401, 'invalid_client');
     }
   });
+  test('/register refuses scopes the metadata does not list in scopes_supported', async () => {
+    const metadata = (await (await fetch(url('/.well-known/oauth-authorization-server'))).json()) as { scopes_supported: string[] };
+    expect(metadata.scopes_supported).not.toContain('admin');
+    await expectError(await register({ redirect_uris: [CALLBACK], token_endpoint_auth_method: 'none', scope: 'profile admin' }), 400, 'invalid_client_metadata');
+    expect((await register({ redirect_uris: [CALLBACK], token_endpoint_auth_method: 'none', scope: metadata.scopes_supported.join(' ') })).status).toBe(201);
+  });
 });

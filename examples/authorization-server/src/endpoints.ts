@@ -1,5 +1,6 @@
 import { InvalidRequestError, type OAuthStore, type RegisterClientParams } from '../../../src/index.js';
 import { OAuthHttpError, Params, clientCredentials, invalidClient, json, readJson } from './http.js';
+import { SCOPES } from './metadata.js';
 
 /** POST /revoke (RFC 7009): always 200 for a token the client may revoke or that is unknown. */
 export async function revoke(request: Request, store: OAuthStore): Promise<Response> {
@@ -58,6 +59,10 @@ export async function register(request: Request, store: OAuthStore): Promise<Res
   if (metadata.scope !== undefined && typeof metadata.scope !== 'string') {
     throw new OAuthHttpError('invalid_client_metadata', 'scope must be a string');
   }
+  const scope = typeof metadata.scope === 'string' ? metadata.scope.split(' ').filter(Boolean) : undefined;
+  // A client may only ask for what the metadata advertises (RFC 8414 scopes_supported).
+  const unsupported = scope?.find((item) => !SCOPES.includes(item));
+  if (unsupported !== undefined) throw new OAuthHttpError('invalid_client_metadata', 'scope lists a value that scopes_supported does not');
   if (metadata.client_name !== undefined && typeof metadata.client_name !== 'string') {
     throw new OAuthHttpError('invalid_client_metadata', 'client_name must be a string');
   }
@@ -67,7 +72,7 @@ export async function register(request: Request, store: OAuthStore): Promise<Res
     redirectUris: metadata.redirect_uris as string[],
     ...(metadata.client_name !== undefined && { name: metadata.client_name as string }),
     ...(metadata.grant_types !== undefined && { grantTypes: metadata.grant_types as RegisterClientParams['grantTypes'] }),
-    ...(metadata.scope !== undefined && { scope: (metadata.scope as string).split(' ').filter(Boolean) }),
+    ...(scope !== undefined && { scope }),
     metadata: { tokenEndpointAuthMethod: method },
   };
   const { client, clientSecret } = await store.registerClient(params).catch((error: unknown) => {
