@@ -145,4 +145,38 @@ describe('demo server over HTTP', () => {
     await expectError(await register({ redirect_uris: [CALLBACK], token_endpoint_auth_method: 'none', scope: 'profile admin' }), 400, 'invalid_client_metadata');
     expect((await register({ redirect_uris: [CALLBACK], token_endpoint_auth_method: 'none', scope: metadata.scopes_supported.join(' ') })).status).toBe(201);
   });
+  test('a missing response_type is invalid_request (RFC 6749 §4.1.2.1), an unknown one unsupported_response_type', async () => {
+    const clientId = await registerPublic();
+    const base = { client_id: clientId, redirect_uri: CALLBACK, state: 'xyz', code_challenge: CHALLENGE, code_challenge_method: 'S256' };
+    for (const [query, error] of [
+      [base, 'invalid_request'],
+      [{ ...base, response_type: 'token' }, 'unsupported_response_type'],
+    ] as const) {
+      const response = await authorize(query);
+      expect(response.status).toBe(302);
+      const location = new URL(response.headers.get('Location')!);
+      expect(location.searchParams.get('error')).toBe(error);
+      expect(location.searchParams.get('state')).toBe('xyz');
+    }
+  });
+  test('an over-long or malformed state is never echoed into a redirect: the error page is shown', async () => {
+    const clientId = await registerPublic();
+    const valid = { response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: CHALLENGE, code_challenge_method: 'S256' };
+    for (const query of [
+      { ...valid, state: 's'.repeat(30_000) },
+      { ...valid, response_type: 'token', state: 's'.repeat(30_000) },
+      { ...valid, state: 'line\nbreak' },
+    ]) {
+      const response = await authorize(query);
+      expect(response.status).toBe(400);
+      expect(response.headers.get('Location')).toBeNull();
+      expect(response.headers.get('Content-Type')).toContain('text/html');
+      expect(await response.text()).toContain('state');
+    }
+    // A state within the limits still comes back with the code.
+    const state = 's'.repeat(512);
+    const callback = await approve(await authorize({ ...valid, state }));
+    expect(callback.searchParams.get('state')).toBe(state);
+    expect(callback.searchParams.get('code')).toMatch(/^ovc_/);
+  });
 });

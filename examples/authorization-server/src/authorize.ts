@@ -1,9 +1,16 @@
 import { InvalidRequestError, type OAuthStore } from '../../../src/index.js';
-
-const ALREADY_USED = 'This sign-in has expired or was already used. Start again from the app.';
+import { toOAuthError } from './errors.js';
 import { Params } from './http.js';
 import { consentPage, errorPage } from './pages.js';
-import { toOAuthError } from './errors.js';
+
+const ALREADY_USED = 'This sign-in has expired or was already used. Start again from the app.';
+
+/**
+ * RFC 6749 Appendix A.5: state is 1*VSCHAR. The length cap is the store's
+ * (sessions keep at most 2,048 characters) and keeps the redirect's Location
+ * header small enough for any client to read.
+ */
+const STATE = /^[\x20-\x7E]{1,2048}$/;
 
 /** Redirects back to the client with `params` (RFC 6749 §4.1.2 and §4.1.2.1, RFC 9207 `iss`). */
 function redirectTo(redirectUri: string, issuer: string, params: Record<string, string | undefined>): Response {
@@ -34,9 +41,15 @@ export async function startAuthorization(request: Request, store: OAuthStore, is
     return errorPage('The redirect_uri is missing or not registered for this client.');
   }
   const state = params.get('state');
+  // An invalid state is never sent back: the error stays on this page.
+  if (state !== undefined && !STATE.test(state)) {
+    return errorPage('The state parameter is invalid: it must be at most 2,048 printable ASCII characters.');
+  }
   const fail = (error: string, description: string) => redirectTo(redirectUri, issuer, { error, error_description: description, state });
 
-  if (params.get('response_type') !== 'code') return fail('unsupported_response_type', 'response_type must be code');
+  const responseType = params.get('response_type');
+  if (responseType === undefined) return fail('invalid_request', 'response_type is required');
+  if (responseType !== 'code') return fail('unsupported_response_type', 'response_type must be code');
   const codeChallenge = params.get('code_challenge');
   if (codeChallenge === undefined) return fail('invalid_request', 'code_challenge is required (PKCE)');
   const method = params.get('code_challenge_method') ?? 'plain';
