@@ -66,25 +66,36 @@ async function approve(page: Response, user = 'alice'): Promise<URL> {
 }
 
 /**
- * Sends a body with `Transfer-Encoding: chunked` (no Content-Length) through
- * `agent`, then answers status and body.
+ * Sends a body of about `totalBytes` through `agent`, framed with
+ * `Transfer-Encoding: chunked` (no length announced) or with Content-Length,
+ * then answers status and body.
  */
-function sendChunked(agent: Agent, path: string, contentType: string, totalBytes: number): Promise<{ status: number; body: string }> {
+function sendLarge(
+  agent: Agent,
+  path: string,
+  contentType: string,
+  totalBytes: number,
+  framing: 'chunked' | 'length',
+): Promise<{ status: number; body: string }> {
+  const prefix = contentType === 'application/json' ? '{"redirect_uris":["' : 'grant_type=authorization_code&code=';
+  const chunk = 'a'.repeat(64 * 1024);
+  const count = Math.ceil(totalBytes / chunk.length);
+  const length = prefix.length + count * chunk.length;
   return new Promise((done, fail) => {
     const { port } = new URL(server!.url);
+    const framingHeader = framing === 'chunked' ? { 'Transfer-Encoding': 'chunked' } : { 'Content-Length': String(length) };
     const outgoing = httpRequest(
-      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'Content-Type': contentType, 'Transfer-Encoding': 'chunked' } },
+      { host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'Content-Type': contentType, ...framingHeader } },
       (incoming) => {
         let body = '';
         incoming.setEncoding('utf8');
-        incoming.on('data', (chunk: string) => (body += chunk));
+        incoming.on('data', (part: string) => (body += part));
         incoming.on('end', () => done({ status: incoming.statusCode!, body }));
       },
     );
     outgoing.on('error', fail);
-    const chunk = 'a'.repeat(64 * 1024);
-    outgoing.write(contentType === 'application/json' ? '{"redirect_uris":["' : 'grant_type=authorization_code&code=');
-    for (let sent = 0; sent < totalBytes; sent += chunk.length) outgoing.write(chunk);
+    outgoing.write(prefix);
+    for (let i = 0; i < count; i++) outgoing.write(chunk);
     outgoing.end();
   });
 }
@@ -179,4 +190,32 @@ describe('demo server over HTTP', () => {
     expect(callback.searchParams.get('state')).toBe(state);
     expect(callback.searchParams.get('code')).toMatch(/^ovc_/);
   });
+  for (const framing of ['chunked', 'length'] as const) {
+    for (const [path, contentType] of [
+      ['/token', 'application/x-www-form-urlencoded'],
+      ['/revoke', 'application/x-www-form-urlencoded'],
+      ['/register', 'application/json'],
+      ['/authorize', 'application/x-www-form-urlencoded'],
+      ['/no-such-path', 'application/x-www-form-urlencoded'],
+    ] as const) {
+      test(`a 2 MiB body (${framing === 'chunked' ? 'Transfer-Encoding: chunked' : 'Content-Length'}) to ${path} gets a clean 4xx, and the next requests on the connection work`, async () => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        try {
+          const oversized = await sendLarge(agent, path, contentType, 2 * 1024 * 1024, framing);
+          expect(oversized.status, oversized.body).toBeGreaterThanOrEqual(400);
+          expect(oversized.status, oversized.body).toBeLessThan(500);
+          if (path !== '/authorize' && path !== '/no-such-path') {
+            expect(JSON.parse(oversized.body)).toEqual({ error: 'invalid_request', error_description: 'request body too large' });
+          }
+          for (let i = 0; i < 3; i++) {
+            const next = await sendSmall(agent, '/token', 'grant_type=refresh_token&refresh_token=x&client_id=no-such-client');
+            expect(next.status, next.body).toBe(401);
+            expect(JSON.parse(next.body)).toMatchObject({ error: 'invalid_client' });
+          }
+        } finally {
+          agent.destroy();
+        }
+      });
+    }
+  }
 });

@@ -32,7 +32,9 @@ export async function handleRequest(request: Request, env: DemoEnv): Promise<Res
   const url = new URL(request.url);
   const route = routes[url.pathname];
   if (!route) {
-    if (env.ASSETS) return env.ASSETS.fetch(request);
+    // Only reads go to the static assets: handing them a request whose body
+    // they leave half read would break the connection's next request.
+    if (env.ASSETS && (request.method === 'GET' || request.method === 'HEAD')) return env.ASSETS.fetch(request);
     return json({ error: 'not_found' }, 404);
   }
   const handler = route[request.method];

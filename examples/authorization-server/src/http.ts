@@ -35,7 +35,13 @@ export function errorResponse(error: OAuthHttpError): Response {
   return json({ error: error.error, error_description: error.description }, error.status, error.headers);
 }
 
-/** Reads the body with a hard size cap, whatever Content-Length claims. */
+/**
+ * Reads the body with a hard size cap, whatever Content-Length claims. An
+ * oversized body is still read to its end (and dropped, so memory stays
+ * bounded): answering while a chunked body is half read, or cancelling its
+ * reader, leaves the connection unusable and breaks the client's next request.
+ * The platform bounds how much can arrive (Cloudflare: 100 MB per request).
+ */
 async function readBody(request: Request): Promise<string> {
   const declared = Number(request.headers.get('Content-Length') ?? '0');
   if (declared > MAX_BODY_BYTES) throw new OAuthHttpError('invalid_request', 'request body too large');
@@ -47,12 +53,9 @@ async function readBody(request: Request): Promise<string> {
     const { done, value } = await reader.read();
     if (done) break;
     size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      throw new OAuthHttpError('invalid_request', 'request body too large');
-    }
-    chunks.push(value);
+    if (size <= MAX_BODY_BYTES) chunks.push(value);
   }
+  if (size > MAX_BODY_BYTES) throw new OAuthHttpError('invalid_request', 'request body too large');
   const body = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
