@@ -218,4 +218,9 @@ describe('demo server over HTTP', () => {
       });
     }
   }
+  test('/favicon.ico is answered (no 404 on every page load)', async () => {
+    const response = await fetch(url('/favicon.ico'));
+    expect([200, 204]).toContain(response.status);
+    expect(response.headers.get('Cache-Control')).toMatch(/max-age=\d+/);
+  });
 });

@@ -14,7 +14,11 @@ const withStore =
   async (request, env, issuer) =>
     handler(request, await getStore(env), issuer);
 
+/** The demo has no icon; answering "nothing here" keeps a 404 out of every page load's log. */
+const noIcon: Handler = async () => new Response(null, { status: 204, headers: { 'Cache-Control': 'public, max-age=86400' } });
+
 const routes: Record<string, Partial<Record<string, Handler>>> = {
+  '/favicon.ico': { GET: noIcon, HEAD: noIcon },
   '/.well-known/oauth-authorization-server': { GET: async (_request, _env, issuer) => json(serverMetadata(issuer), 200, { 'Cache-Control': 'public, max-age=300', Pragma: '' }) },
   '/authorize': { GET: withStore(startAuthorization), POST: withStore(finishAuthorization) },
   '/token': { POST: withStore(token) },
