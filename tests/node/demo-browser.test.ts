@@ -3,13 +3,14 @@
 import { execFileSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { generateSecret } from '../../src/index.js';
 import { launchChromium } from '../support/chromium.js';
-import { startWranglerDev, type DevServer } from '../support/wrangler-dev.js';
+import { freePort, startWranglerDev, type DevServer } from '../support/wrangler-dev.js';
 
 const root = resolve(import.meta.dirname, '../..');
+const config = resolve(root, 'examples/authorization-server/wrangler.toml');
 
 describe('demo SPA against the running demo server, in Chromium', () => {
   let server: DevServer | undefined;
@@ -17,7 +18,7 @@ describe('demo SPA against the running demo server, in Chromium', () => {
 
   beforeAll(async () => {
     execFileSync(process.execPath, [resolve(root, 'scripts/build-spa.mjs')], { cwd: root, stdio: 'pipe' });
-    server = await startWranglerDev(resolve(root, 'examples/authorization-server/wrangler.toml'), { VAULT_SECRET: generateSecret() });
+    server = await startWranglerDev(config, { VAULT_SECRET: generateSecret() });
     browser = await launchChromium();
   }, 120_000);
 
@@ -27,18 +28,30 @@ describe('demo SPA against the running demo server, in Chromium', () => {
   });
 
   const field = (page: Page, name: string) => page.locator(`[data-field="${name}"]`);
+  const output = (page: Page) => page.locator('#output');
+
+  /** Clicks Sign in and plays the user on the consent page, up to the SPA showing "signed in". */
+  async function signIn(page: Page, user: string): Promise<void> {
+    await page.click('#sign-in');
+    await page.waitForURL(/\/authorize\?/);
+    await page.fill('#user', user);
+    await page.click('button[value="approve"]');
+    await expect.poll(() => field(page, 'state').textContent(), { timeout: 15_000 }).toBe('signed in');
+  }
 
   test('sign in, call the API, refresh, sign out', async () => {
     const context = await browser!.newContext();
     const page = await context.newPage();
+    // Every request of a normal session succeeds: no 401 or 404 along the way.
+    const failed: string[] = [];
+    const watch = (response: Response) => {
+      if (response.status() >= 400) failed.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
+    };
+    context.on('response', watch);
     await page.goto(`${server!.url}/`);
     await expect.poll(() => field(page, 'state').textContent()).toBe('signed out');
 
-    await page.click('#sign-in');
-    await page.waitForURL(/\/authorize\?/);
-    await page.fill('#user', 'alice');
-    await page.click('button[value="approve"]');
-    await expect.poll(() => field(page, 'state').textContent(), { timeout: 15_000 }).toBe('signed in');
+    await signIn(page, 'alice');
     expect(page.url()).toBe(`${server!.url}/`); // code and state removed from the address bar
     expect(await field(page, 'scope').textContent()).toBe('profile');
 
@@ -50,6 +63,7 @@ describe('demo SPA against the running demo server, in Chromium', () => {
     expect(tokensBefore).toContain('oauth-vault-demo');
     await page.click('#refresh');
     await expect.poll(() => page.locator('#output').textContent()).toContain('"refreshed": true');
+    expect(await output(page).getAttribute('class')).not.toBe('error');
     await page.click('#call-api');
     await expect.poll(() => page.locator('#output').textContent()).toContain('"status": 200');
 
@@ -60,8 +74,64 @@ describe('demo SPA against the running demo server, in Chromium', () => {
     await page.click('#sign-out');
     await expect.poll(() => field(page, 'state').textContent()).toBe('signed out');
     await expect.poll(() => field(other, 'state').textContent(), { timeout: 2000 }).toBe('signed out');
+    await expect.poll(() => output(page).textContent()).toContain('the grant is revoked on the server');
+    expect(failed).toEqual([]);
     await context.close();
   });
+
+  test('when the server forgot the SPA (state wiped), refresh and sign-out fail visibly and at once, and sign-in registers again', async () => {
+    // A server of its own on a fixed port: restarting it on fresh state keeps
+    // the origin, so the SPA keeps its tokens and client id, as after
+    // `rm -rf .wrangler/state` or a switch between STORAGE=kv and STORAGE=d1.
+    const port = await freePort();
+    const vars = { VAULT_SECRET: generateSecret() };
+    let own = await startWranglerDev(config, vars, { port });
+    const context = await browser!.newContext();
+    try {
+      const page = await context.newPage();
+      await page.goto(`${own.url}/`);
+      await expect.poll(() => field(page, 'state').textContent()).toBe('signed out');
+      await signIn(page, 'erin');
+
+      await own.stop();
+      own = await startWranglerDev(config, vars, { port });
+      await page.reload();
+      await expect.poll(() => field(page, 'state').textContent()).toBe('signed in');
+      // Refresh: the server answers invalid_client; the SPA says so, promptly,
+      // and signs out here (its tokens belong to a client that is gone).
+      await page.click('#refresh');
+      await expect.poll(() => output(page).getAttribute('class'), { timeout: 5000 }).toBe('error');
+      expect(await output(page).textContent()).toContain('invalid_client');
+      expect(await output(page).textContent()).not.toContain('refreshed');
+      await expect.poll(() => field(page, 'state').textContent(), { timeout: 5000 }).toBe('signed out');
+      // Sign in again: a new registration, and a working session.
+      await signIn(page, 'erin');
+      await page.click('#call-api');
+      await expect.poll(() => output(page).textContent()).toContain('"status": 200');
+
+      // From here on, a client id the server does not know stands in for another wipe.
+      const forgetOnServer = () =>
+        page.evaluate(() => localStorage.setItem('oauth-vault-demo/client', JSON.stringify({ clientId: 'wiped-client', redirect: `${location.origin}/` })));
+
+      // Sign out: local first, so it completes although the server cannot
+      // revoke; the failed revocation is shown as a failure.
+      await forgetOnServer();
+      await page.click('#sign-out');
+      await expect.poll(() => field(page, 'state').textContent(), { timeout: 5000 }).toBe('signed out');
+      await expect.poll(() => output(page).getAttribute('class'), { timeout: 10_000 }).toBe('error');
+      expect(await output(page).textContent()).toContain('signed out');
+      expect(await output(page).textContent()).toContain('invalid_client');
+
+      // Signed out with a client id the server does not know: Sign in
+      // registers again instead of stopping at /authorize's error page.
+      await forgetOnServer();
+      await signIn(page, 'erin');
+      expect(await page.evaluate(() => localStorage.getItem('oauth-vault-demo/client'))).not.toContain('wiped-client');
+    } finally {
+      await context.close();
+      await own.stop();
+    }
+  }, 120_000);
 
   test('consent redirects to a client on another origin (the page\'s CSP allows it)', async () => {
     // A stand-in client on its own 127.0.0.1 port: only its callback page matters.

@@ -23,12 +23,23 @@ export interface DevServer {
   stop: () => Promise<void>;
 }
 
+export interface WranglerDevOptions {
+  /**
+   * Port on 127.0.0.1; default a free one. Passing the port of a server that
+   * was stopped restarts "the same origin" with wiped state, as a browser sees it.
+   */
+  port?: number;
+  /** How long to wait for "Ready"; default 60 s. */
+  timeoutMs?: number;
+}
+
 /**
  * `wrangler dev` for a config, on 127.0.0.1 with fresh local state in a temp
  * folder, in its own process group so that stop() ends workerd too.
  */
-export async function startWranglerDev(configPath: string, vars: Record<string, string> = {}, timeoutMs = 60_000): Promise<DevServer> {
-  const port = await freePort();
+export async function startWranglerDev(configPath: string, vars: Record<string, string> = {}, options: WranglerDevOptions = {}): Promise<DevServer> {
+  const port = options.port ?? (await freePort());
+  const timeoutMs = options.timeoutMs ?? 60_000;
   const inspectorPort = await freePort();
   const state = mkdtempSync(join(tmpdir(), 'oauth-vault-wrangler-'));
   const child: ChildProcess = spawn(

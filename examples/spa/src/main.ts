@@ -1,6 +1,9 @@
 import { TokenVault, type TokenSet } from '../../../src/index.js';
 import { indexedDbStorage } from '../../../adapters/indexeddb/index.js';
-import { finishSignIn, refreshTokens, revoke, startSignIn } from './oauth.js';
+import { OAuthResponseError, finishSignIn, forgetClient, refreshTokens, revoke, startSignIn } from './oauth.js';
+
+/** Sign-out does not wait longer than this for the server to confirm the revocation. */
+const REVOKE_TIMEOUT_MS = 5000;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const output = $('output');
@@ -10,6 +13,8 @@ function show(value: unknown, isError = false): void {
   output.textContent = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
   output.className = isError ? 'error' : '';
 }
+
+const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
 function renderStatus(tokens: TokenSet | null): void {
   const rows: [string, string][] = tokens
@@ -42,16 +47,40 @@ async function main(): Promise<void> {
     name: 'oauth-vault-demo',
     refresh: refreshTokens,
     backgroundRefresh: { windowMs: 5 * 60_000 },
+    onBackgroundError: (error) => void report(error).then(refreshView),
   });
-  const refreshView = async () => renderStatus(await vault.get());
+  const refreshView = async () => {
+    try {
+      renderStatus(await vault.get());
+    } catch (error) {
+      renderStatus(null);
+      show(describe(error), true);
+    }
+  };
   // Other tabs' sign-ins, refreshes and sign-outs arrive here (a version, never a token).
   vault.onChange(() => void refreshView());
+
+  /**
+   * Shows a failure as one. When the server refused the tokens for good (an
+   * unknown client after its state was wiped, a revoked grant), they are
+   * cleared here, and an unknown client id is forgotten so that the next
+   * sign-in registers again.
+   */
+  const report = async (error: unknown) => {
+    if (error instanceof OAuthResponseError && error.tokensDead) {
+      if (error.unknownClient) forgetClient();
+      await vault.clear();
+      show(`${describe(error)}\nThe server no longer accepts these tokens: signed out here. Sign in again.`, true);
+      return;
+    }
+    show(describe(error), true);
+  };
 
   const run = (action: () => Promise<unknown>) => async () => {
     try {
       await action();
     } catch (error) {
-      show(error instanceof Error ? `${error.name}: ${error.message}` : String(error), true);
+      await report(error).catch((clearing: unknown) => show(describe(clearing), true));
     }
     await refreshView();
   };
@@ -64,14 +93,27 @@ async function main(): Promise<void> {
     show({ status: response.status, body: await response.json() }, !response.ok);
   });
   buttons.refresh.onclick = run(async () => {
+    const before = await vault.get();
     const tokens = await vault.refresh();
-    show(tokens ? { refreshed: true, expires: tokens.expiresAt && new Date(tokens.expiresAt).toISOString() } : 'could not refresh');
+    if (!tokens) throw new Error('not refreshed: there is no refresh token');
+    // Only new tokens count as a refresh (another tab's newer ones do too).
+    if (tokens.accessToken === before?.accessToken) throw new Error('not refreshed: the vault still holds the old tokens');
+    show({ refreshed: true, expires: tokens.expiresAt && new Date(tokens.expiresAt).toISOString() });
   });
   buttons.signOut.onclick = run(async () => {
-    const tokens = await vault.get();
-    if (tokens?.refreshToken) await revoke(tokens.refreshToken).catch(() => undefined);
+    // Local first: signing out here must not depend on the server answering.
+    const tokens = await vault.get().catch(() => null);
     await vault.clear();
-    show('signed out: tokens and keys removed in every tab');
+    const signedOut = 'signed out: tokens and keys removed in every tab';
+    if (!tokens?.refreshToken) return show(signedOut);
+    show(`${signedOut}; revoking the grant on the server…`);
+    try {
+      await revoke(tokens.refreshToken, REVOKE_TIMEOUT_MS);
+      show(`${signedOut}; the grant is revoked on the server`);
+    } catch (error) {
+      if (error instanceof OAuthResponseError && error.unknownClient) forgetClient();
+      show(`${signedOut}, but the server did not confirm the revocation: ${describe(error)}`, true);
+    }
   });
 
   await run(async () => {
