@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -13,6 +14,29 @@ const serverDir = join(root, 'examples', 'authorization-server');
 const devVars = join(serverDir, '.dev.vars');
 const port = process.env.PORT ?? '8787';
 const host = '127.0.0.1';
+
+/** Ends `npm start` with one line on stderr (no stack trace). */
+function fail(message) {
+  console.error(message);
+  process.exit(1);
+}
+
+/** Whether something already listens on host:port: a second `npm start`, or another server. */
+function portInUse() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error) => (error.code === 'EADDRINUSE' ? resolve(true) : reject(error)));
+    probe.listen(Number(port), host, () => probe.close(() => resolve(false)));
+  });
+}
+
+// Checked before anything else happens: wrangler itself answers a taken port
+// with a page of stack traces and advice (--port) that this script ignores.
+if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) fail(`PORT=${port} is not a port number (1 to 65535).`);
+const inUse = await portInUse().catch((error) => fail(`Cannot listen on ${host}:${port} (${error.code ?? error.message}); choose another port with PORT=, e.g. PORT=8788 npm start`));
+if (inUse) {
+  fail(`${host}:${port} is already in use (is the demo already running?); start it on another port with PORT=, e.g. PORT=${Number(port) === 65535 ? 8788 : Number(port) + 1} npm start`);
+}
 
 /** generateSecret() from the library's own source, bundled on the fly (no build step needed). */
 async function loadGenerateSecret() {
