@@ -1,9 +1,9 @@
 // The published shape: `npm run build`, pack, install into a separate consumer
 // folder, and import every Node-loadable subpath from there.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { publint } from 'publint';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
@@ -31,6 +31,20 @@ describe('built package', () => {
       if (typeof target === 'string') continue;
       expect(existsSync(join(consumer, 'node_modules', 'oauth-vault', target.default)), `${subpath} default`).toBe(true);
       expect(existsSync(join(consumer, 'node_modules', 'oauth-vault', target.types)), `${subpath} types`).toBe(true);
+    }
+  });
+
+  test('every source map in the packed package carries its sources (src/ is not shipped)', () => {
+    const installed = join(consumer, 'node_modules', 'oauth-vault');
+    const maps = (readdirSync(installed, { recursive: true }) as string[]).filter((file) => file.endsWith('.map'));
+    expect(maps.length).toBeGreaterThan(0);
+    for (const file of maps) {
+      const map = JSON.parse(readFileSync(join(installed, file), 'utf8')) as { sources: string[]; sourcesContent?: (string | null)[] };
+      map.sources.forEach((source, index) => {
+        const shipped = existsSync(join(installed, dirname(file), source));
+        const inlined = typeof map.sourcesContent?.[index] === 'string' && map.sourcesContent[index]!.length > 0;
+        expect(shipped || inlined, `${file} -> ${source}`).toBe(true);
+      });
     }
   });
 
