@@ -142,6 +142,7 @@ describe('demo server over HTTP', () => {
       await expectError(response, 401, 'invalid_client');
     }
   });
+
   test('Basic credentials whose client id is not ASCII are invalid_client (401), not invalid_request', async () => {
     for (const id of [encodeURIComponent('clïent'), 'cl\u00efent']) {
       // btoa takes Latin-1: the second form sends the raw byte 0xEF.
@@ -150,12 +151,14 @@ describe('demo server over HTTP', () => {
       await expectError(response, 401, 'invalid_client');
     }
   });
+
   test('/register refuses scopes the metadata does not list in scopes_supported', async () => {
     const metadata = (await (await fetch(url('/.well-known/oauth-authorization-server'))).json()) as { scopes_supported: string[] };
     expect(metadata.scopes_supported).not.toContain('admin');
     await expectError(await register({ redirect_uris: [CALLBACK], token_endpoint_auth_method: 'none', scope: 'profile admin' }), 400, 'invalid_client_metadata');
     expect((await register({ redirect_uris: [CALLBACK], token_endpoint_auth_method: 'none', scope: metadata.scopes_supported.join(' ') })).status).toBe(201);
   });
+
   test('a missing response_type is invalid_request (RFC 6749 §4.1.2.1), an unknown one unsupported_response_type', async () => {
     const clientId = await registerPublic();
     const base = { client_id: clientId, redirect_uri: CALLBACK, state: 'xyz', code_challenge: CHALLENGE, code_challenge_method: 'S256' };
@@ -170,6 +173,7 @@ describe('demo server over HTTP', () => {
       expect(location.searchParams.get('state')).toBe('xyz');
     }
   });
+
   test('an over-long or malformed state is never echoed into a redirect: the error page is shown', async () => {
     const clientId = await registerPublic();
     const valid = { response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: CHALLENGE, code_challenge_method: 'S256' };
@@ -190,6 +194,7 @@ describe('demo server over HTTP', () => {
     expect(callback.searchParams.get('state')).toBe(state);
     expect(callback.searchParams.get('code')).toMatch(/^ovc_/);
   });
+
   for (const framing of ['chunked', 'length'] as const) {
     for (const [path, contentType] of [
       ['/token', 'application/x-www-form-urlencoded'],
@@ -218,9 +223,45 @@ describe('demo server over HTTP', () => {
       });
     }
   }
+
   test('/favicon.ico is answered (no 404 on every page load)', async () => {
     const response = await fetch(url('/favicon.ico'));
     expect([200, 204]).toContain(response.status);
     expect(response.headers.get('Cache-Control')).toMatch(/max-age=\d+/);
+  });
+
+  describe('redirect_uri at /token is required only when /authorize had it (RFC 6749 §4.1.3)', () => {
+    const signIn = async (query: Record<string, string>) => {
+      const callback = await approve(await authorize({ response_type: 'code', code_challenge: CHALLENGE, code_challenge_method: 'S256', ...query }));
+      expect(callback.origin + callback.pathname).toBe(CALLBACK);
+      return callback.searchParams.get('code')!;
+    };
+    const exchange = (clientId: string, code: string, redirectUri?: string) =>
+      postForm('/token', <Record<string, string>>{
+        grant_type: 'authorization_code',
+        client_id: clientId,
+        code,
+        code_verifier: VERIFIER,
+        ...(redirectUri !== undefined && { redirect_uri: redirectUri }),
+      });
+
+    test('omitted at /authorize (one registered URI): the exchange works without it, and with the exact URI', async () => {
+      const clientId = await registerPublic();
+      const code = await signIn({ client_id: clientId });
+      const tokens = await exchange(clientId, code);
+      expect(tokens.status, await tokens.clone().text()).toBe(200);
+      expect(((await tokens.json()) as { access_token: string }).access_token).toMatch(/^ova_/);
+
+      await expectError(await exchange(clientId, await signIn({ client_id: clientId }), 'http://127.0.0.1:9/other'), 400, 'invalid_grant');
+      expect((await exchange(clientId, await signIn({ client_id: clientId }), CALLBACK)).status).toBe(200);
+    });
+
+    test('given at /authorize: still required at /token', async () => {
+      const clientId = await registerPublic();
+      const code = await signIn({ client_id: clientId, redirect_uri: CALLBACK });
+      await expectError(await exchange(clientId, code), 400, 'invalid_request');
+      // Refusing it burned nothing: the right request still redeems the code.
+      expect((await exchange(clientId, code, CALLBACK)).status).toBe(200);
+    });
   });
 });

@@ -60,6 +60,8 @@ export async function startAuthorization(request: Request, store: OAuthStore, is
     const session = await store.createSession({
       clientId: client.clientId,
       redirectUri,
+      // Left out here (one registered URI): /token may leave it out too (RFC 6749 §4.1.3).
+      ...(requested === undefined && { redirectUriExplicit: false }),
       scope,
       codeChallenge,
       codeChallengeMethod: 'S256',
@@ -112,6 +114,7 @@ export async function finishAuthorization(request: Request, store: OAuthStore, i
       clientId: session.clientId,
       userId: user,
       redirectUri: session.redirectUri,
+      ...(session.redirectUriExplicit === false && { redirectUriExplicit: false }),
       scope: session.scope,
       ...(session.codeChallenge !== undefined && { codeChallenge: session.codeChallenge }),
       ...(session.codeChallengeMethod !== undefined && { codeChallengeMethod: session.codeChallengeMethod }),

@@ -25,11 +25,13 @@ export async function token(request: Request, store: OAuthStore): Promise<Respon
   switch (grantType) {
     case 'authorization_code': {
       const codeVerifier = params.get('code_verifier');
+      // Required by the store unless the authorization request left it out (RFC 6749 §4.1.3).
+      const redirectUri = params.get('redirect_uri');
       return tokenResponse(
         await store.exchangeAuthorizationCode({
           ...client,
           code: params.require('code'),
-          redirectUri: params.require('redirect_uri'),
+          ...(redirectUri !== undefined && { redirectUri }),
           ...(codeVerifier !== undefined && { codeVerifier }),
         }),
       );
