@@ -1,5 +1,5 @@
 // Bundles the demo SPA (examples/spa) into examples/spa/dist with esbuild.
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -7,11 +7,23 @@ import { build } from 'esbuild';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const spa = join(root, 'examples', 'spa');
 
+/**
+ * Replaces `path` atomically, and only when its content changes: a running
+ * `wrangler dev` serves this folder and reloads on every change, and tests
+ * that build the SPA run beside servers that already serve it.
+ */
+async function writeIfChanged(path, contents) {
+  const current = await readFile(path).catch(() => null);
+  if (current !== null && Buffer.compare(current, contents) === 0) return;
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, contents);
+  await rename(temporary, path);
+}
+
 export async function buildSpa() {
   const outdir = join(spa, 'dist');
-  await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
-  await build({
+  const result = await build({
     entryPoints: [join(spa, 'src', 'main.ts')],
     outfile: join(outdir, 'main.js'),
     bundle: true,
@@ -19,9 +31,14 @@ export async function buildSpa() {
     platform: 'browser',
     target: 'es2022',
     sourcemap: true,
+    write: false,
     logLevel: 'warning',
   });
-  await copyFile(join(spa, 'index.html'), join(outdir, 'index.html'));
+  const files = [
+    ...result.outputFiles.map((file) => [file.path, Buffer.from(file.contents)]),
+    [join(outdir, 'index.html'), await readFile(join(spa, 'index.html'))],
+  ];
+  for (const [path, contents] of files) await writeIfChanged(path, contents);
   return outdir;
 }
 
