@@ -61,8 +61,9 @@ export async function register(request: Request, store: OAuthStore): Promise<Res
   }
   const scope = typeof metadata.scope === 'string' ? metadata.scope.split(' ').filter(Boolean) : undefined;
   // A client may only ask for what the metadata advertises (RFC 8414 scopes_supported).
-  const unsupported = scope?.find((item) => !SCOPES.includes(item));
-  if (unsupported !== undefined) throw new OAuthHttpError('invalid_client_metadata', 'scope lists a value that scopes_supported does not');
+  if (scope?.some((item) => !SCOPES.includes(item))) {
+    throw new OAuthHttpError('invalid_client_metadata', 'scope lists a value that scopes_supported does not');
+  }
   if (metadata.client_name !== undefined && typeof metadata.client_name !== 'string') {
     throw new OAuthHttpError('invalid_client_metadata', 'client_name must be a string');
   }
