@@ -61,14 +61,14 @@ async function main(): Promise<void> {
   vault.onChange(() => void refreshView());
 
   /**
-   * Shows a failure as one. When the server refused the tokens for good (an
-   * unknown client after its state was wiped, a revoked grant), they are
-   * cleared here, and an unknown client id is forgotten so that the next
-   * sign-in registers again.
+   * Shows a failure as one. An unknown client id is forgotten, so that the
+   * next sign-in registers again; tokens whose refresh the server refused for
+   * good (an unknown client after its state was wiped, a revoked grant) are
+   * cleared.
    */
   const report = async (error: unknown) => {
+    if (error instanceof OAuthResponseError && error.unknownClient) forgetClient();
     if (error instanceof OAuthResponseError && error.tokensDead) {
-      if (error.unknownClient) forgetClient();
       await vault.clear();
       show(`${describe(error)}\nThe server no longer accepts these tokens: signed out here. Sign in again.`, true);
       return;

@@ -8,11 +8,11 @@ export const redirectUri = (): string => `${location.origin}/`;
 /** An error answer of the server (RFC 6749 §5.2 shape): the status and the `error` code, never a token. */
 export class OAuthResponseError extends Error {
   constructor(
-    what: string,
+    readonly operation: 'client check' | 'registration' | 'token exchange' | 'refresh' | 'revocation',
     readonly status: number,
     readonly error: string,
   ) {
-    super(`${what} failed: ${status} ${error}`);
+    super(`${operation} failed: ${status} ${error}`);
     this.name = 'OAuthResponseError';
   }
 
@@ -21,15 +21,15 @@ export class OAuthResponseError extends Error {
     return this.error === 'invalid_client';
   }
 
-  /** The tokens can never work again (unknown client, or a revoked, expired or reused grant). */
+  /** A refresh was refused for good (unknown client, or a revoked, expired or reused grant): the stored tokens are dead. */
   get tokensDead(): boolean {
-    return this.unknownClient || this.error === 'invalid_grant';
+    return this.operation === 'refresh' && (this.unknownClient || this.error === 'invalid_grant');
   }
 }
 
-async function failure(what: string, response: Response): Promise<OAuthResponseError> {
+async function failure(operation: OAuthResponseError['operation'], response: Response): Promise<OAuthResponseError> {
   const body = (await response.json().catch(() => null)) as { error?: unknown } | null;
-  return new OAuthResponseError(what, response.status, typeof body?.error === 'string' ? body.error : 'no_error_code');
+  return new OAuthResponseError(operation, response.status, typeof body?.error === 'string' ? body.error : 'no_error_code');
 }
 
 function base64url(bytes: Uint8Array): string {
