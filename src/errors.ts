@@ -11,7 +11,7 @@
  * @module
  */
 
-/** The RFC 6749 / RFC 7009 error codes our domain errors map to. */
+/** The RFC 6749 / RFC 7009 / RFC 8707 error codes our domain errors map to. */
 export type OAuthErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -19,8 +19,28 @@ export type OAuthErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
+  | 'invalid_target'
   | 'server_error'
   | 'temporarily_unavailable';
+
+/** Every stable `code` a {@link VaultError} can carry: `switch (error.code)` narrows. */
+export type VaultErrorCode =
+  | 'ERR_VAULT'
+  | 'ERR_INTEGRITY'
+  | 'ERR_KEY_NOT_FOUND'
+  | 'ERR_CONSISTENCY'
+  | 'ERR_INVALID_REQUEST'
+  | 'ERR_INVALID_GRANT'
+  | 'ERR_INVALID_CLIENT'
+  | 'ERR_UNAUTHORIZED_CLIENT'
+  | 'ERR_UNSUPPORTED_GRANT_TYPE'
+  | 'ERR_INVALID_SCOPE'
+  | 'ERR_INVALID_TARGET'
+  | 'ERR_STORAGE'
+  | 'ERR_CONFLICT'
+  | 'ERR_NOT_SUPPORTED'
+  | 'ERR_VAULT_LOCKED'
+  | 'ERR_TIMEOUT';
 
 interface VaultErrorOptions {
   cause?: unknown;
@@ -28,9 +48,9 @@ interface VaultErrorOptions {
 
 /** Base class of every error oauth-vault throws. */
 export class VaultError extends Error {
-  static readonly code: string = 'ERR_VAULT';
+  static readonly code: VaultErrorCode = 'ERR_VAULT';
   /** Stable machine-readable code, e.g. `ERR_INTEGRITY`. */
-  readonly code: string = 'ERR_VAULT';
+  readonly code: VaultErrorCode = 'ERR_VAULT';
   /** The OAuth error code an endpoint should return for this error. */
   readonly oauthError: OAuthErrorCode = 'server_error';
   /** Whether retrying the same call may succeed (lost race, busy backend). */
@@ -48,8 +68,8 @@ export class VaultError extends Error {
  * for every cause so it cannot serve as an oracle.
  */
 export class IntegrityError extends VaultError {
-  static override readonly code: string = 'ERR_INTEGRITY';
-  override readonly code: string = 'ERR_INTEGRITY';
+  static override readonly code: 'ERR_INTEGRITY' | 'ERR_KEY_NOT_FOUND' = 'ERR_INTEGRITY';
+  override readonly code: 'ERR_INTEGRITY' | 'ERR_KEY_NOT_FOUND' = 'ERR_INTEGRITY';
   constructor(options?: VaultErrorOptions, message = 'sealed data failed integrity check') {
     super(message, options);
   }
@@ -61,8 +81,8 @@ export class IntegrityError extends VaultError {
  * own code so that a missed key rotation is easy to tell apart from tampering.
  */
 export class KeyNotFoundError extends IntegrityError {
-  static override readonly code = 'ERR_KEY_NOT_FOUND';
-  override readonly code = 'ERR_KEY_NOT_FOUND';
+  static override readonly code = 'ERR_KEY_NOT_FOUND' as const;
+  override readonly code = 'ERR_KEY_NOT_FOUND' as const;
   /** The key id named by the envelope (key ids are not secret). */
   readonly keyId: string;
   constructor(keyId: string, options?: VaultErrorOptions) {
@@ -76,14 +96,14 @@ export class KeyNotFoundError extends IntegrityError {
  * `OAuthStore` built on an adapter whose compare-and-set is not atomic.
  */
 export class ConsistencyError extends VaultError {
-  static override readonly code = 'ERR_CONSISTENCY';
-  override readonly code = 'ERR_CONSISTENCY';
+  static override readonly code = 'ERR_CONSISTENCY' as const;
+  override readonly code = 'ERR_CONSISTENCY' as const;
 }
 
 /** Bad input at a public boundary. `field` names the offending parameter. */
 export class InvalidRequestError extends VaultError {
-  static override readonly code = 'ERR_INVALID_REQUEST';
-  override readonly code = 'ERR_INVALID_REQUEST';
+  static override readonly code = 'ERR_INVALID_REQUEST' as const;
+  override readonly code = 'ERR_INVALID_REQUEST' as const;
   override readonly oauthError: OAuthErrorCode = 'invalid_request';
   /** Dotted path of the offending field, e.g. `"redirectUris[0]"`. */
   readonly field: string;
@@ -95,36 +115,50 @@ export class InvalidRequestError extends VaultError {
 
 /** A code, refresh token or grant is invalid, expired, revoked or already used. */
 export class InvalidGrantError extends VaultError {
-  static override readonly code = 'ERR_INVALID_GRANT';
-  override readonly code = 'ERR_INVALID_GRANT';
+  static override readonly code = 'ERR_INVALID_GRANT' as const;
+  override readonly code = 'ERR_INVALID_GRANT' as const;
   override readonly oauthError: OAuthErrorCode = 'invalid_grant';
 }
 
 /** Client authentication failed, or the client is unknown. */
 export class InvalidClientError extends VaultError {
-  static override readonly code = 'ERR_INVALID_CLIENT';
-  override readonly code = 'ERR_INVALID_CLIENT';
+  static override readonly code = 'ERR_INVALID_CLIENT' as const;
+  override readonly code = 'ERR_INVALID_CLIENT' as const;
   override readonly oauthError: OAuthErrorCode = 'invalid_client';
 }
 
 /** The client is not allowed to use this grant type or operation. */
 export class UnauthorizedClientError extends VaultError {
-  static override readonly code = 'ERR_UNAUTHORIZED_CLIENT';
-  override readonly code = 'ERR_UNAUTHORIZED_CLIENT';
+  static override readonly code = 'ERR_UNAUTHORIZED_CLIENT' as const;
+  override readonly code = 'ERR_UNAUTHORIZED_CLIENT' as const;
   override readonly oauthError: OAuthErrorCode = 'unauthorized_client';
 }
 
 /** The requested scope exceeds what the client or grant allows. */
 export class InvalidScopeError extends VaultError {
-  static override readonly code = 'ERR_INVALID_SCOPE';
-  override readonly code = 'ERR_INVALID_SCOPE';
+  static override readonly code = 'ERR_INVALID_SCOPE' as const;
+  override readonly code = 'ERR_INVALID_SCOPE' as const;
   override readonly oauthError: OAuthErrorCode = 'invalid_scope';
+}
+
+/** The grant type is not one this store (or this endpoint) handles. */
+export class UnsupportedGrantTypeError extends VaultError {
+  static override readonly code = 'ERR_UNSUPPORTED_GRANT_TYPE' as const;
+  override readonly code = 'ERR_UNSUPPORTED_GRANT_TYPE' as const;
+  override readonly oauthError: OAuthErrorCode = 'unsupported_grant_type';
+}
+
+/** A requested resource (RFC 8707 audience) is unknown, not allowed for the client, or not part of the grant. */
+export class InvalidTargetError extends VaultError {
+  static override readonly code = 'ERR_INVALID_TARGET' as const;
+  override readonly code = 'ERR_INVALID_TARGET' as const;
+  override readonly oauthError: OAuthErrorCode = 'invalid_target';
 }
 
 /** The storage backend failed or refused an operation. `adapter` names it. */
 export class StorageError extends VaultError {
-  static override readonly code = 'ERR_STORAGE';
-  override readonly code = 'ERR_STORAGE';
+  static override readonly code = 'ERR_STORAGE' as const;
+  override readonly code = 'ERR_STORAGE' as const;
   override readonly oauthError: OAuthErrorCode = 'temporarily_unavailable';
   /** Name of the adapter that failed, e.g. `"cloudflare-d1"`. */
   readonly adapter: string;
@@ -138,22 +172,22 @@ export class StorageError extends VaultError {
 
 /** A concurrent writer won; the same call may succeed when retried. */
 export class ConflictError extends VaultError {
-  static override readonly code = 'ERR_CONFLICT';
-  override readonly code = 'ERR_CONFLICT';
+  static override readonly code = 'ERR_CONFLICT' as const;
+  override readonly code = 'ERR_CONFLICT' as const;
   override readonly oauthError: OAuthErrorCode = 'temporarily_unavailable';
   override readonly retriable = true;
 }
 
 /** A platform feature is missing here (IndexedDB in a private mode, Web Locks, ...). */
 export class NotSupportedError extends VaultError {
-  static override readonly code = 'ERR_NOT_SUPPORTED';
-  override readonly code = 'ERR_NOT_SUPPORTED';
+  static override readonly code = 'ERR_NOT_SUPPORTED' as const;
+  override readonly code = 'ERR_NOT_SUPPORTED' as const;
 }
 
 /** The vault is in passphrase mode and has not been unlocked. */
 export class VaultLockedError extends VaultError {
-  static override readonly code = 'ERR_VAULT_LOCKED';
-  override readonly code = 'ERR_VAULT_LOCKED';
+  static override readonly code = 'ERR_VAULT_LOCKED' as const;
+  override readonly code = 'ERR_VAULT_LOCKED' as const;
   constructor(options?: VaultErrorOptions) {
     super('vault is locked; call unlock(passphrase) first', options);
   }
@@ -161,7 +195,35 @@ export class VaultLockedError extends VaultError {
 
 /** Waiting for a lock or a backend took longer than the configured timeout. */
 export class TimeoutError extends VaultError {
-  static override readonly code = 'ERR_TIMEOUT';
-  override readonly code = 'ERR_TIMEOUT';
+  static override readonly code = 'ERR_TIMEOUT' as const;
+  override readonly code = 'ERR_TIMEOUT' as const;
   override readonly retriable = true;
 }
+
+/** An error's stable code, or its class name: never its message (a backend's message may carry details). */
+export function errorName(error: unknown): string {
+  if (error instanceof VaultError) return error.code;
+  return error instanceof Error ? error.name : 'unknown';
+}
+
+/**
+ * Every concrete error class, as a union discriminated by `code`: type a
+ * caught `VaultError` as this and a `switch (error.code)` narrows it to the
+ * class (e.g. `case 'ERR_STORAGE':` gives `error.adapter`).
+ */
+export type AnyVaultError =
+  | IntegrityError
+  | KeyNotFoundError
+  | ConsistencyError
+  | InvalidRequestError
+  | InvalidGrantError
+  | InvalidClientError
+  | UnauthorizedClientError
+  | UnsupportedGrantTypeError
+  | InvalidScopeError
+  | InvalidTargetError
+  | StorageError
+  | ConflictError
+  | NotSupportedError
+  | VaultLockedError
+  | TimeoutError;

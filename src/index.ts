@@ -1,25 +1,31 @@
 /**
  * oauth-vault: OAuth 2.x data encrypted and integrity-bound at rest, on Web
- * Crypto only. This entry point holds the core (keys, records, errors, the
- * adapter contract) and the memory adapter. IndexedDB ships from
- * `oauth-vault/idb`, the Cloudflare adapters from `oauth-vault/cloudflare`.
+ * Crypto only. This entry point holds the core: keys, records, errors, the
+ * authorization-server domain (`OAuthStore`) and the SPA's `TokenVault`.
+ * Adapters ship from their own subpaths (`oauth-vault/memory`,
+ * `oauth-vault/indexeddb`, `oauth-vault/cloudflare-d1`, ...), the kit for
+ * writing one from `oauth-vault/storage`.
  *
  * @module
  */
-export { Keyring, generateSecret, randomToken, timingSafeEqual } from './crypto/index.js';
-export type { KeyringEntry, KeyringSecret, PassphraseOptions } from './crypto/index.js';
-export { RecordStore, RecordCollection, RECORD_FORMAT_VERSION } from './records/index.js';
-export type { RecordStoreOptions, RecordWriteOptions, StoredRecord } from './records/index.js';
+export { Keyring, type KeyringEntry, type KeyringSecret, type PassphraseOptions } from './crypto/keyring.js';
+export { generateSecret, randomToken } from './crypto/random.js';
+export { timingSafeEqual } from './crypto/compare.js';
+export { RecordStore, RecordCollection, RECORD_FORMAT_VERSION } from './records/record-store.js';
+export type { RecordStoreOptions, RecordWriteOptions, StoredRecord } from './records/record-store.js';
+export { migrateStorage, type MigrateStorageOptions, type MigrateStorageResult } from './records/migrate.js';
 export type {
   AdapterCapabilities,
   BatchOperation,
+  BatchResult,
+  DeleteCondition,
   ListOptions,
   ListResult,
   StorageAdapter,
   StoredEntry,
   WriteCondition,
   WriteOptions,
-} from './adapter.js';
+} from './storage/contract.js';
 export {
   VaultError,
   IntegrityError,
@@ -29,35 +35,37 @@ export {
   InvalidGrantError,
   InvalidClientError,
   UnauthorizedClientError,
+  UnsupportedGrantTypeError,
   InvalidScopeError,
+  InvalidTargetError,
   StorageError,
   ConflictError,
   NotSupportedError,
   VaultLockedError,
   TimeoutError,
+  type AnyVaultError,
   type OAuthErrorCode,
+  type VaultErrorCode,
 } from './errors.js';
-export { memoryAdapter, type MemoryAdapterOptions } from '../adapters/memory/index.js';
-export { TokenVault, memoryKeyStore } from './client/index.js';
-export type {
-  TokenVaultOptions,
-  TokenVaultChange,
-  RefreshFunction,
-  TokenResponse,
-  TokenSet,
-  KeyStore,
-  VaultStorage,
-  VaultKeyMode,
-  LockManagerLike,
-} from './client/index.js';
+export { TokenVault, type TokenVaultOptions, type TokenVaultChange, type RefreshFunction } from './client/token-vault.js';
+export { memoryKeyStore, type KeyStore, type VaultStorage } from './client/key-store.js';
+export type { TokenResponse, TokenSet } from './client/token-set.js';
+export type { VaultKeyMode } from './client/vault-keys.js';
+export type { LockManagerLike } from './client/tab-sync.js';
 // Authorization-server domain (src/oauth).
-export { OAuthStore, computePkceChallenge, generatePkce } from './oauth/index.js';
+export { OAuthStore } from './oauth/oauth-store.js';
+export { computePkceChallenge, generatePkce, type PkcePair } from './oauth/pkce.js';
+export { AUDIT_EVENT_TYPES, BUILT_IN_GRANT_TYPES } from './oauth/types.js';
+export type { GrantHandler, GrantTools, IssueGrantOptions } from './oauth/grants/handler.js';
+export type { RecordKind } from './oauth/record-kinds.js';
 export type {
   AccessTokenInfo,
   AuditEvent,
   AuditEventType,
+  AuditMode,
   CleanupResult,
   ClientCredentials,
+  ClientCredentialsParams,
   ClientInfo,
   ClientType,
   CreateAuthorizationCodeParams,
@@ -70,25 +78,25 @@ export type {
   IntrospectionResult,
   ListClientsResult,
   ListGrantsResult,
-  OAuthStoreApi,
   OAuthStoreOptions,
   OAuthStorePolicy,
   PageOptions,
   PkceMethod,
-  PkcePair,
   QueryAuditParams,
   QueryAuditResult,
   RefreshAccessTokenParams,
-  ResealResult,
   RefreshGraceOptions,
   RegisterClientParams,
   RegisterClientResult,
+  ResealResult,
   RevokeTokenParams,
   SessionInfo,
   StatsResult,
+  TokenRequest,
   TokenResult,
   TokenTypeHint,
   UpdateClientParams,
   UpdateClientResult,
   UpdateSessionParams,
-} from './oauth/index.js';
+  ValidateAccessTokenOptions,
+} from './oauth/types.js';

@@ -11,7 +11,7 @@ export interface D1StatementLike {
 /** The few D1 binding methods the adapter calls (a real `D1Database` fits). */
 export interface D1DatabaseLike {
   prepare(query: string): D1StatementLike;
-  batch(statements: D1StatementLike[]): Promise<{ meta: { changes?: number } }[]>;
+  batch(statements: D1StatementLike[]): Promise<{ meta: { changes?: number }; results?: unknown[] }[]>;
 }
 
 /**

@@ -1,18 +1,16 @@
-import type {
-  AdapterCapabilities,
-  BatchOperation,
-  ListOptions,
-  ListResult,
-  StorageAdapter,
-  StoredEntry,
-  WriteCondition,
-  WriteOptions,
-} from '../../src/adapter.js';
-import { checkBatch, checkCondition, checkKey, checkListOptions, checkValue, checkWriteOptions } from '../../src/adapter-input.js';
+/**
+ * `oauth-vault/cloudflare-d1`: storage on Cloudflare D1.
+ *
+ * @module
+ */
+import { decideBatch, keysRead } from '../../src/storage/batch-plan.js';
+import type { CheckedBatchOperation } from '../../src/storage/checks.js';
+import type { BatchResult, StorageAdapter, StoredEntry, WriteCondition } from '../../src/storage/contract.js';
+import { defineAdapter } from '../../src/storage/define-adapter.js';
+import { entryStatements, LIVE, listQuery } from '../../src/storage/sql.js';
 import { randomId } from '../../src/crypto/random.js';
 import { InvalidRequestError, StorageError } from '../../src/errors.js';
 import { requireD1, type D1DatabaseLike, type D1StatementLike } from './binding.js';
-import { prefixUpperBound } from './key-range.js';
 import { BATCH_CONDITION_CONSTRAINT, DEFAULT_TABLE, isValidTableName } from './schema.js';
 
 export { migrateD1, type MigrateD1Options } from './migrate.js';
@@ -34,7 +32,6 @@ const NAME = 'cloudflare-d1';
  * the key, the version and SQLite's record header.
  */
 export const D1_MAX_VALUE_BYTES = 2_000_000 - 4096;
-const MAX_KEY_BYTES = 2048;
 
 interface Row {
   value: unknown;
@@ -50,11 +47,11 @@ interface Row {
  * read as absent and are removed by {@link StorageAdapter.deleteExpired}
  * (call it from a Cron Trigger).
  *
- * Ships from `oauth-vault/cloudflare`.
+ * Ships from `oauth-vault/cloudflare-d1` (and `oauth-vault/cloudflare`).
  *
  * @example
  * ```ts
- * import { d1Adapter, migrateD1 } from 'oauth-vault/cloudflare';
+ * import { d1Adapter, migrateD1 } from 'oauth-vault/cloudflare-d1';
  * await migrateD1(env.DB);
  * const adapter = d1Adapter({ database: env.DB });
  * ```
@@ -69,162 +66,99 @@ export function d1Adapter(options: D1AdapterOptions): StorageAdapter {
   if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidRequestError('now', 'must be a function');
   const now = options.now ?? Date.now;
   const guard = `${table}_guard`;
-  const capabilities: AdapterCapabilities = {
-    atomic: true,
-    nativeTtl: false,
-    atomicBatch: true,
-    maxValueBytes: D1_MAX_VALUE_BYTES,
-    maxKeyBytes: MAX_KEY_BYTES,
-  };
-  const LIVE = '(expires_at IS NULL OR expires_at > ?)';
+  const sql = entryStatements(table);
   const newVersion = (): string => randomId(12);
 
-  const run = async <T>(operation: string, body: () => Promise<T>): Promise<T> => {
-    try {
-      return await body();
-    } catch (cause) {
-      throw new StorageError(NAME, `${operation} failed`, { cause, retriable: true });
-    }
-  };
-  const upsert = (key: string, value: Uint8Array<ArrayBuffer>, version: string, expiresAt: number | undefined): D1StatementLike =>
-    db
-      .prepare(
-        `INSERT INTO ${table} (key, value, version, expires_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at`,
-      )
-      .bind(key, value, version, expiresAt ?? null);
+  const toEntry = (row: Row | null | undefined): StoredEntry | null =>
+    row ? { value: toBytes(row.value), version: row.version, ...(row.expires_at !== null && { expiresAt: row.expires_at }) } : null;
+  const upsert = (key: string, value: Uint8Array<ArrayBuffer>, expiresAt: number | undefined): D1StatementLike =>
+    db.prepare(sql.upsert).bind(key, value, newVersion(), expiresAt ?? null);
   // Inserts ok = 0 into the guard table (violating its CHECK) unless the condition holds.
-  const guardStatement = (key: string, condition: WriteCondition | { ifVersion: string }, at: number): D1StatementLike =>
-    'ifAbsent' in condition
-      ? db.prepare(`INSERT INTO ${guard} (ok) SELECT NOT EXISTS (SELECT 1 FROM ${table} WHERE key = ? AND ${LIVE})`).bind(key, at)
-      : db
-          .prepare(`INSERT INTO ${guard} (ok) SELECT EXISTS (SELECT 1 FROM ${table} WHERE key = ? AND version = ? AND ${LIVE})`)
-          .bind(key, condition.ifVersion, at);
+  const guardStatement = (key: string, condition: WriteCondition, at: number): D1StatementLike => {
+    if ('ifAbsent' in condition) return db.prepare(`INSERT INTO ${guard} (ok) SELECT NOT EXISTS (SELECT 1 FROM ${table} WHERE key = ? AND ${LIVE})`).bind(key, at);
+    if ('ifPresent' in condition) return db.prepare(`INSERT INTO ${guard} (ok) SELECT EXISTS (SELECT 1 FROM ${table} WHERE key = ? AND ${LIVE})`).bind(key, at);
+    return db.prepare(`INSERT INTO ${guard} (ok) SELECT EXISTS (SELECT 1 FROM ${table} WHERE key = ? AND version = ? AND ${LIVE})`).bind(key, condition.ifVersion, at);
+  };
+  /** Live entries of `keys`, read in one query (the failure path of a batch). */
+  const readMany = async (keys: string[], at: number): Promise<Map<string, StoredEntry>> => {
+    const found = new Map<string, StoredEntry>();
+    if (keys.length === 0) return found;
+    const { results } = await db
+      .prepare(`SELECT key, value, version, expires_at FROM ${table} WHERE key IN (${keys.map(() => '?').join(', ')}) AND ${LIVE}`)
+      .bind(...keys, at)
+      .all<Row & { key: string }>();
+    for (const row of results) found.set(row.key, toEntry(row)!);
+    return found;
+  };
 
-  return {
+  return defineAdapter({
     name: NAME,
-    capabilities,
+    capabilities: { atomic: true, nativeTtl: false, atomicBatch: true, maxValueBytes: D1_MAX_VALUE_BYTES, maxKeyBytes: 2048 },
 
-    async get(key: string): Promise<StoredEntry | null> {
-      checkKey(NAME, key, MAX_KEY_BYTES);
-      const at = now();
-      const row = await run('get', () =>
-        db.prepare(`SELECT value, version, expires_at FROM ${table} WHERE key = ? AND ${LIVE}`).bind(key, at).first<Row>(),
-      );
-      if (!row) return null;
-      return {
-        value: toBytes(row.value),
-        version: row.version,
-        ...(row.expires_at !== null && { expiresAt: row.expires_at }),
-      };
+    async get(key) {
+      return toEntry(await db.prepare(sql.select).bind(key, now()).first<Row>());
     },
 
-    async put(key: string, value: Uint8Array<ArrayBuffer>, writeOptions?: WriteOptions): Promise<string> {
-      checkKey(NAME, key, MAX_KEY_BYTES);
-      checkValue(NAME, value, capabilities.maxValueBytes);
-      const expiresAt = checkWriteOptions(NAME, writeOptions);
+    async put(key, value, expiresAt) {
       const version = newVersion();
-      await run('put', () => upsert(key, value, version, expiresAt).run());
+      await db.prepare(sql.upsert).bind(key, value, version, expiresAt ?? null).run();
       return version;
     },
 
-    async compareAndSet(key, value, condition, writeOptions) {
-      checkKey(NAME, key, MAX_KEY_BYTES);
-      checkValue(NAME, value, capabilities.maxValueBytes);
-      const checked = checkCondition(NAME, condition);
-      const expiresAt = checkWriteOptions(NAME, writeOptions);
+    async compareAndSet(key, value, condition, expiresAt) {
       const version = newVersion();
       const at = now();
       const statement =
-        'ifAbsent' in checked
-          ? // Insert, or take over an expired row; a live row makes this a no-op.
-            db
-              .prepare(
-                `INSERT INTO ${table} (key, value, version, expires_at) VALUES (?, ?, ?, ?)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, version = excluded.version, expires_at = excluded.expires_at
-                 WHERE ${table}.expires_at IS NOT NULL AND ${table}.expires_at <= ?`,
-              )
-              .bind(key, value, version, expiresAt ?? null, at)
-          : db
-              .prepare(`UPDATE ${table} SET value = ?, version = ?, expires_at = ? WHERE key = ? AND version = ? AND ${LIVE}`)
-              .bind(value, version, expiresAt ?? null, key, checked.ifVersion, at);
-      const result = await run('compareAndSet', () => statement.run());
+        'ifAbsent' in condition
+          ? db.prepare(sql.insertIfAbsent).bind(key, value, version, expiresAt ?? null, at)
+          : 'ifPresent' in condition
+            ? db.prepare(sql.updateIfPresent).bind(value, version, expiresAt ?? null, key, at)
+            : db.prepare(sql.updateIfVersion).bind(value, version, expiresAt ?? null, key, condition.ifVersion, at);
+      const result = await statement.run();
       return result.meta.changes === 1 ? version : null;
     },
 
-    async delete(key: string, deleteOptions?: { ifVersion?: string }): Promise<boolean> {
-      checkKey(NAME, key, MAX_KEY_BYTES);
-      const ifVersion = deleteOptions?.ifVersion;
-      if (ifVersion !== undefined && typeof ifVersion !== 'string') {
-        throw new InvalidRequestError('options.ifVersion', `must be a string (adapter "${NAME}")`);
-      }
-      const at = now();
-      const result = await run('delete', () =>
-        db
-          .prepare(`DELETE FROM ${table} WHERE key = ? AND ${LIVE} AND (? IS NULL OR version = ?)`)
-          .bind(key, at, ifVersion ?? null, ifVersion ?? null)
-          .run(),
-      );
+    async delete(key, ifVersion) {
+      const result = await db.prepare(sql.deleteLive).bind(key, now(), ifVersion ?? null, ifVersion ?? null).run();
       return result.meta.changes === 1;
     },
 
-    async list(listOptions: ListOptions): Promise<ListResult> {
-      const { prefix, cursor, limit } = checkListOptions(NAME, listOptions);
-      const lower = cursor !== undefined && cursor >= prefix ? cursor : prefix;
-      const upper = prefixUpperBound(prefix);
-      const clauses = [cursor !== undefined && cursor >= prefix ? 'key > ?' : 'key >= ?'];
-      const params: unknown[] = [lower];
-      if (upper !== undefined) {
-        clauses.push('key < ?');
-        params.push(upper);
-      }
-      params.push(now(), limit + 1);
-      const { results } = await run('list', () =>
-        db
-          .prepare(`SELECT key FROM ${table} WHERE ${clauses.join(' AND ')} AND ${LIVE} ORDER BY key LIMIT ?`)
-          .bind(...params)
-          .all<{ key: string }>(),
-      );
+    async list({ prefix, cursor, limit }) {
+      const query = listQuery(table, prefix, cursor, limit, now());
+      const { results } = await db.prepare(query.sql).bind(...query.params).all<{ key: string }>();
       const keys = results.slice(0, limit).map((row) => row.key);
       return results.length > limit ? { keys, cursor: keys[keys.length - 1]! } : { keys };
     },
 
-    async batch(operations: readonly BatchOperation[]): Promise<boolean> {
-      // Validate everything first: a bad operation must not leave half a batch.
-      const checked = checkBatch(NAME, operations, capabilities);
+    async batch(operations: CheckedBatchOperation[]): Promise<BatchResult> {
       const at = now();
+      // Reads and guards first: they see the state before any write of this batch, like every other adapter.
+      const reads: D1StatementLike[] = [];
       const guards: D1StatementLike[] = [];
       const writes: D1StatementLike[] = [];
-      for (const operation of checked) {
-        const { key } = operation;
-        if (operation.type === 'put') {
-          if (operation.condition !== undefined) guards.push(guardStatement(key, operation.condition, at));
-          writes.push(upsert(key, operation.value, newVersion(), operation.expiresAt));
-        } else {
-          if (operation.ifVersion !== undefined) guards.push(guardStatement(key, { ifVersion: operation.ifVersion }, at));
-          writes.push(db.prepare(`DELETE FROM ${table} WHERE key = ?`).bind(key));
-        }
+      for (const operation of operations) {
+        if (operation.type === 'get') reads.push(db.prepare(sql.select).bind(operation.key, at));
+        else if (operation.condition !== undefined) guards.push(guardStatement(operation.key, operation.condition, at));
+        if (operation.type === 'put') writes.push(upsert(operation.key, operation.value, operation.expiresAt));
+        if (operation.type === 'delete') writes.push(db.prepare(sql.deleteAny).bind(operation.key));
       }
-      if (writes.length === 0) return true;
-      // Guards see the state before any write of this batch, like every other adapter.
-      const statements = [...guards, ...writes, db.prepare(`DELETE FROM ${guard}`)];
       try {
-        await db.batch(statements);
-        return true;
+        const results = await db.batch([...reads, ...guards, ...writes, db.prepare(`DELETE FROM ${guard}`)]);
+        return { ok: true, entries: reads.map((_, index) => toEntry((results[index] as { results?: Row[] }).results?.[0])) };
       } catch (cause) {
-        if (isConditionFailure(cause)) return false;
-        throw new StorageError(NAME, 'batch failed', { cause, retriable: true });
+        if (!isConditionFailure(cause)) throw new StorageError(NAME, 'batch failed', { cause, retriable: true });
       }
+      // D1 rolled the batch back without saying which condition failed: read the keys again and tell.
+      const current = await readMany(keysRead(operations), at);
+      const decision = decideBatch(operations, (key) => current.get(key) ?? null);
+      return decision.ok ? { ok: false, entries: decision.entries } : decision;
     },
 
-    async deleteExpired(): Promise<number> {
-      const at = now();
-      const result = await run('deleteExpired', () =>
-        db.prepare(`DELETE FROM ${table} WHERE expires_at IS NOT NULL AND expires_at <= ?`).bind(at).run(),
-      );
+    async deleteExpired() {
+      const result = await db.prepare(sql.deleteExpired).bind(now()).run();
       return result.meta.changes ?? 0;
     },
-  };
+  });
 }
 
 /** A batch guard's CHECK fired: a condition did not hold, D1 rolled back. */

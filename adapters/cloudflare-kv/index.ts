@@ -1,14 +1,14 @@
-import type {
-  AdapterCapabilities,
-  ListOptions,
-  ListResult,
-  StorageAdapter,
-  StoredEntry,
-  WriteOptions,
-} from '../../src/adapter.js';
-import { checkCondition, checkKey, checkListOptions, checkValue, checkWriteOptions, isExpired } from '../../src/adapter-input.js';
+/**
+ * `oauth-vault/cloudflare-kv`: storage on Workers KV (not atomic).
+ *
+ * @module
+ */
+import { isExpired } from '../../src/storage/checks.js';
+import { conditionHolds } from '../../src/storage/batch-plan.js';
+import type { StorageAdapter } from '../../src/storage/contract.js';
+import { defineAdapter } from '../../src/storage/define-adapter.js';
 import { randomId } from '../../src/crypto/random.js';
-import { InvalidRequestError, StorageError } from '../../src/errors.js';
+import { InvalidRequestError } from '../../src/errors.js';
 import { utf8 } from '../../src/util/bytes.js';
 
 /** What the adapter keeps in each KV key's metadata. */
@@ -42,7 +42,6 @@ export interface KvAdapterOptions {
   keyPrefix?: string;
 }
 
-const NAME = 'cloudflare-kv';
 /** KV values are at most 25 MiB. */
 export const KV_MAX_VALUE_BYTES = 25 * 1024 * 1024;
 /** KV keys are at most 512 bytes. */
@@ -62,11 +61,12 @@ const KV_MIN_TTL_SECONDS = 60;
  * checked on every read. The physical TTL (`expirationTtl`) is cleanup only,
  * clamped to KV's 60-second minimum.
  *
- * Ships from `oauth-vault/cloudflare`.
+ * Ships from `oauth-vault/cloudflare-kv` (and `oauth-vault/cloudflare`).
  *
  * @example
  * ```ts
- * import { kvAdapter, durableObjectAdapter } from 'oauth-vault/cloudflare';
+ * import { kvAdapter } from 'oauth-vault/cloudflare-kv';
+ * import { durableObjectAdapter } from 'oauth-vault/cloudflare-durable-object';
  * const store = new OAuthStore({
  *   adapter: kvAdapter({ namespace: env.KV }),
  *   singleUseAdapter: durableObjectAdapter({ namespace: env.VAULT_DO }),
@@ -83,84 +83,46 @@ export function kvAdapter(options: KvAdapterOptions): StorageAdapter {
   if (prefixBytes > 256) throw new InvalidRequestError('keyPrefix', 'must be at most 256 UTF-8 bytes');
   if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidRequestError('now', 'must be a function');
   const now = options.now ?? Date.now;
-  const capabilities: AdapterCapabilities = {
-    atomic: false,
-    nativeTtl: true,
-    atomicBatch: false,
-    maxValueBytes: KV_MAX_VALUE_BYTES,
-    maxKeyBytes: KV_MAX_KEY_BYTES - prefixBytes,
-  };
-
-  const run = async <T>(operation: string, body: () => Promise<T>): Promise<T> => {
-    try {
-      return await body();
-    } catch (cause) {
-      throw new StorageError(NAME, `${operation} failed`, { cause, retriable: true });
-    }
-  };
   const read = async (key: string): Promise<{ value: ArrayBuffer; metadata: EntryMetadata } | null> => {
-    const { value, metadata } = await run('get', () => kv.getWithMetadata<EntryMetadata>(keyPrefix + key, 'arrayBuffer'));
+    const { value, metadata } = await kv.getWithMetadata<EntryMetadata>(keyPrefix + key, 'arrayBuffer');
     if (value === null || !isMetadata(metadata) || isExpired(metadata.x, now())) return null;
     return { value, metadata };
   };
   const write = async (key: string, value: Uint8Array<ArrayBuffer>, expiresAt: number | undefined): Promise<string> => {
     const metadata: EntryMetadata = { v: randomId(12), x: expiresAt ?? null };
-    const ttl =
-      expiresAt === undefined ? undefined : Math.max(KV_MIN_TTL_SECONDS, Math.ceil((expiresAt - now()) / 1000));
+    const ttl = expiresAt === undefined ? undefined : Math.max(KV_MIN_TTL_SECONDS, Math.ceil((expiresAt - now()) / 1000));
     // KV copies the bytes before put() resolves, so later mutation of `value` changes nothing.
-    await run('put', () => kv.put(keyPrefix + key, value.slice(), { metadata, ...(ttl !== undefined && { expirationTtl: ttl }) }));
+    await kv.put(keyPrefix + key, value.slice(), { metadata, ...(ttl !== undefined && { expirationTtl: ttl }) });
     return metadata.v;
   };
 
-  return {
-    name: NAME,
-    capabilities,
+  return defineAdapter({
+    name: 'cloudflare-kv',
+    capabilities: { atomic: false, nativeTtl: true, atomicBatch: false, maxValueBytes: KV_MAX_VALUE_BYTES, maxKeyBytes: KV_MAX_KEY_BYTES - prefixBytes },
 
-    async get(key: string): Promise<StoredEntry | null> {
-      checkKey(NAME, key, capabilities.maxKeyBytes);
+    async get(key) {
       const entry = await read(key);
       if (!entry) return null;
-      return {
-        value: new Uint8Array(entry.value),
-        version: entry.metadata.v,
-        ...(entry.metadata.x !== null && { expiresAt: entry.metadata.x }),
-      };
+      return { value: new Uint8Array(entry.value), version: entry.metadata.v, ...(entry.metadata.x !== null && { expiresAt: entry.metadata.x }) };
     },
 
-    async put(key: string, value: Uint8Array<ArrayBuffer>, writeOptions?: WriteOptions): Promise<string> {
-      checkKey(NAME, key, capabilities.maxKeyBytes);
-      checkValue(NAME, value, capabilities.maxValueBytes);
-      return write(key, value, checkWriteOptions(NAME, writeOptions));
-    },
+    put: write,
 
     /** Best effort only: read, compare, write. Two concurrent callers can both win. */
-    async compareAndSet(key, value, condition, writeOptions) {
-      checkKey(NAME, key, capabilities.maxKeyBytes);
-      checkValue(NAME, value, capabilities.maxValueBytes);
-      const checked = checkCondition(NAME, condition);
-      const expiresAt = checkWriteOptions(NAME, writeOptions);
+    async compareAndSet(key, value, condition, expiresAt) {
       const current = await read(key);
-      const holds = 'ifAbsent' in checked ? current === null : current?.metadata.v === checked.ifVersion;
-      return holds ? write(key, value, expiresAt) : null;
+      return conditionHolds(condition, current && { version: current.metadata.v }) ? write(key, value, expiresAt) : null;
     },
 
-    async delete(key: string, deleteOptions?: { ifVersion?: string }): Promise<boolean> {
-      checkKey(NAME, key, capabilities.maxKeyBytes);
-      const ifVersion = deleteOptions?.ifVersion;
-      if (ifVersion !== undefined && typeof ifVersion !== 'string') {
-        throw new InvalidRequestError('options.ifVersion', `must be a string (adapter "${NAME}")`);
-      }
+    async delete(key, ifVersion) {
       const current = await read(key);
       if (current === null || (ifVersion !== undefined && current.metadata.v !== ifVersion)) return false;
-      await run('delete', () => kv.delete(keyPrefix + key));
+      await kv.delete(keyPrefix + key);
       return true;
     },
 
-    async list(listOptions: ListOptions): Promise<ListResult> {
-      const { prefix, cursor, limit } = checkListOptions(NAME, listOptions);
-      const page = await run('list', () =>
-        kv.list<EntryMetadata>({ prefix: keyPrefix + prefix, limit, ...(cursor !== undefined && { cursor }) }),
-      );
+    async list({ prefix, cursor, limit }) {
+      const page = await kv.list<EntryMetadata>({ prefix: keyPrefix + prefix, limit, ...(cursor !== undefined && { cursor }) });
       const at = now();
       // KV returns keys sorted by UTF-8 bytes; drop the logically expired ones (a page may shrink).
       const keys = page.keys
@@ -168,7 +130,7 @@ export function kvAdapter(options: KvAdapterOptions): StorageAdapter {
         .map((key) => key.name.slice(keyPrefix.length));
       return page.list_complete ? { keys } : { keys, cursor: page.cursor };
     },
-  };
+  });
 }
 
 function isMetadata(value: unknown): value is EntryMetadata {

@@ -1,22 +1,7 @@
-import type {
-  AdapterCapabilities,
-  BatchOperation,
-  ListOptions,
-  ListResult,
-  StorageAdapter,
-  StoredEntry,
-  WriteCondition,
-  WriteOptions,
-} from '../../src/adapter.js';
-import {
-  checkBatch,
-  checkCondition,
-  checkKey,
-  checkListOptions,
-  checkValue,
-  checkWriteOptions,
-  isExpired,
-} from '../../src/adapter-input.js';
+import { conditionHolds, decideBatch, keysRead } from '../../src/storage/batch-plan.js';
+import { isExpired, type CheckedBatchOperation } from '../../src/storage/checks.js';
+import type { AdapterCapabilities, StorageAdapter, StoredEntry, WriteCondition } from '../../src/storage/contract.js';
+import { defineAdapter } from '../../src/storage/define-adapter.js';
 import { randomId } from '../../src/crypto/random.js';
 import { ADAPTER_NAME, EXPIRY_INDEX, type IdbConnection } from './connection.js';
 
@@ -46,14 +31,14 @@ export const INDEXEDDB_CAPABILITIES: AdapterCapabilities = {
  * (an unrelated await would let it auto-commit): callers seal first.
  */
 export function idbEntriesAdapter(connection: IdbConnection, store: string, now: () => number): StorageAdapter {
-  const caps = INDEXEDDB_CAPABILITIES;
   // Versions: a random per-instance prefix and a counter, unique across tabs and reloads.
   const instance = randomId(12);
   let counter = 0;
   const nextVersion = (): string => `${instance}.${(++counter).toString(36)}`;
   const liveRow = (row: Row | undefined, at: number): Row | undefined => (row && !isExpired(row.x, at) ? row : undefined);
-  const holds = (row: Row | undefined, condition: WriteCondition): boolean =>
-    'ifAbsent' in condition ? row === undefined : row?.r === condition.ifVersion;
+  const toStored = (row: Row | undefined): StoredEntry | null =>
+    row ? { value: new Uint8Array(row.v), version: row.r, ...(row.x !== undefined && { expiresAt: row.x }) } : null;
+  const holds = (row: Row | undefined, condition: WriteCondition): boolean => conditionHolds(condition, row ? { version: row.r } : null);
   const makeRow = (value: Uint8Array<ArrayBuffer>, expiresAt: number | undefined): Row => ({
     // slice(): a view's whole underlying buffer would be cloned otherwise, and the caller may reuse it.
     v: value.slice(),
@@ -63,39 +48,30 @@ export function idbEntriesAdapter(connection: IdbConnection, store: string, now:
 
   const run = <T>(mode: IDBTransactionMode, body: (os: ObjectStoreLike) => Promise<T>): Promise<T> => connection.run(store, mode, body);
 
-  return {
+  return defineAdapter({
     name: ADAPTER_NAME,
-    capabilities: caps,
+    capabilities: INDEXEDDB_CAPABILITIES,
 
-    async get(key: string): Promise<StoredEntry | null> {
-      checkKey(ADAPTER_NAME, key, caps.maxKeyBytes);
-      const row = liveRow(await run('readonly', (os) => os.get(key)), now());
-      if (!row) return null;
-      return { value: new Uint8Array(row.v), version: row.r, ...(row.x !== undefined && { expiresAt: row.x }) };
+    async get(key) {
+      return toStored(liveRow(await run('readonly', (os) => os.get(key)), now()));
     },
 
-    async put(key: string, value: Uint8Array<ArrayBuffer>, options?: WriteOptions): Promise<string> {
-      checkKey(ADAPTER_NAME, key, caps.maxKeyBytes);
-      checkValue(ADAPTER_NAME, value, caps.maxValueBytes);
-      const row = makeRow(value, checkWriteOptions(ADAPTER_NAME, options));
+    async put(key, value, expiresAt) {
+      const row = makeRow(value, expiresAt);
       await run('readwrite', (os) => os.put(row, key));
       return row.r;
     },
 
-    async compareAndSet(key, value, condition, options): Promise<string | null> {
-      checkKey(ADAPTER_NAME, key, caps.maxKeyBytes);
-      checkValue(ADAPTER_NAME, value, caps.maxValueBytes);
-      const checked = checkCondition(ADAPTER_NAME, condition);
-      const row = makeRow(value, checkWriteOptions(ADAPTER_NAME, options));
+    async compareAndSet(key, value, condition, expiresAt) {
+      const row = makeRow(value, expiresAt);
       return run('readwrite', async (os) => {
-        if (!holds(liveRow(await os.get(key), now()), checked)) return null;
+        if (!holds(liveRow(await os.get(key), now()), condition)) return null;
         await os.put(row, key);
         return row.r;
       });
     },
 
-    async delete(key: string, options?: { ifVersion?: string }): Promise<boolean> {
-      checkKey(ADAPTER_NAME, key, caps.maxKeyBytes);
+    async delete(key, ifVersion) {
       return run('readwrite', async (os) => {
         const raw = await os.get(key);
         const row = liveRow(raw, now());
@@ -103,14 +79,13 @@ export function idbEntriesAdapter(connection: IdbConnection, store: string, now:
           if (raw) await os.delete(key); // an expired leftover: remove it, report nothing deleted
           return false;
         }
-        if (options?.ifVersion !== undefined && row.r !== options.ifVersion) return false;
+        if (ifVersion !== undefined && row.r !== ifVersion) return false;
         await os.delete(key);
         return true;
       });
     },
 
-    async list(options: ListOptions): Promise<ListResult> {
-      const { prefix, cursor: after, limit } = checkListOptions(ADAPTER_NAME, options);
+    async list({ prefix, cursor: after, limit }) {
       const at = now();
       return run('readonly', async (os) => {
         const keys: string[] = [];
@@ -135,25 +110,24 @@ export function idbEntriesAdapter(connection: IdbConnection, store: string, now:
       });
     },
 
-    async batch(operations: readonly BatchOperation[]): Promise<boolean> {
-      // Validate everything before the transaction: a bad operation must not leave half a batch.
-      const checked = checkBatch(ADAPTER_NAME, operations, caps);
+    async batch(operations: CheckedBatchOperation[]) {
+      // Rows are made (and the caller has sealed) before the transaction: inside it only IDB requests are awaited.
+      const rows = operations.map((operation) => (operation.type === 'put' ? makeRow(operation.value, operation.expiresAt) : undefined));
       return run('readwrite', async (os) => {
         const at = now();
-        for (const operation of checked) {
-          const row = liveRow(await os.get(operation.key), at);
-          if (operation.type === 'put' && operation.condition && !holds(row, operation.condition)) return false;
-          if (operation.type === 'delete' && operation.ifVersion !== undefined && row?.r !== operation.ifVersion) return false;
+        const before = new Map<string, StoredEntry | null>();
+        for (const key of keysRead(operations)) before.set(key, toStored(liveRow(await os.get(key), at)));
+        const decision = decideBatch(operations, (key) => before.get(key) ?? null);
+        if (!decision.ok) return decision;
+        for (const [index, operation] of operations.entries()) {
+          if (operation.type === 'put') await os.put(rows[index]!, operation.key);
+          else if (operation.type === 'delete') await os.delete(operation.key);
         }
-        for (const operation of checked) {
-          if (operation.type === 'put') await os.put(makeRow(operation.value, operation.expiresAt), operation.key);
-          else await os.delete(operation.key);
-        }
-        return true;
+        return decision;
       });
     },
 
-    async deleteExpired(): Promise<number> {
+    async deleteExpired() {
       const at = now();
       return run('readwrite', async (os) => {
         let removed = 0;
@@ -168,10 +142,10 @@ export function idbEntriesAdapter(connection: IdbConnection, store: string, now:
       });
     },
 
-    async close(): Promise<void> {
+    async close() {
       connection.close();
     },
-  };
+  });
 }
 
 /** The few idb store methods used here, typed loosely over an untyped schema. */

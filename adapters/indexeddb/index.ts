@@ -1,11 +1,11 @@
 /**
- * `oauth-vault/idb`: the IndexedDB adapter and the IndexedDB storage for an
+ * `oauth-vault/indexeddb`: the IndexedDB adapter and the IndexedDB storage for an
  * SPA's {@link TokenVault}. This is the only entry point that loads `idb`.
  *
  * @example
  * ```ts
  * import { TokenVault } from 'oauth-vault';
- * import { indexedDbStorage } from 'oauth-vault/idb';
+ * import { indexedDbStorage } from 'oauth-vault/indexeddb';
  *
  * const vault = await TokenVault.open({
  *   storage: indexedDbStorage({ name: 'my-app-tokens' }),
@@ -15,7 +15,7 @@
  *
  * @module
  */
-import type { StorageAdapter } from '../../src/adapter.js';
+import type { StorageAdapter } from '../../src/storage/contract.js';
 import { memoryKeyStore, type KeyStore, type VaultStorage } from '../../src/client/key-store.js';
 import { NotSupportedError } from '../../src/errors.js';
 import { requireString } from '../../src/util/validate.js';

@@ -1,22 +1,13 @@
-import type {
-  AdapterCapabilities,
-  BatchOperation,
-  ListOptions,
-  ListResult,
-  StorageAdapter,
-  StoredEntry,
-  WriteCondition,
-  WriteOptions,
-} from '../../src/adapter.js';
-import {
-  checkBatch,
-  checkCondition,
-  checkKey,
-  checkListOptions,
-  checkValue,
-  checkWriteOptions,
-  isExpired,
-} from '../../src/adapter-input.js';
+/**
+ * `oauth-vault/memory`: an in-process adapter, for tests, tools and
+ * single-process servers.
+ *
+ * @module
+ */
+import { isExpired, type CheckedBatchOperation } from '../../src/storage/checks.js';
+import { decideBatch, conditionHolds } from '../../src/storage/batch-plan.js';
+import type { StorageAdapter, StoredEntry } from '../../src/storage/contract.js';
+import { defineAdapter } from '../../src/storage/define-adapter.js';
 import { randomId } from '../../src/crypto/random.js';
 
 export interface MemoryAdapterOptions {
@@ -32,16 +23,16 @@ interface MemoryEntry {
   expiresAt: number | undefined;
 }
 
-const NAME = 'memory';
-
 /**
  * An in-process adapter: atomic (every operation runs to completion without
- * yielding), with atomic batches. For tests, tools and single-process servers;
- * contents are lost with the process.
+ * yielding), with atomic batches over any keys. Contents are lost with the
+ * process.
+ *
+ * Ships from `oauth-vault/memory`.
  *
  * @example
  * ```ts
- * import { memoryAdapter } from 'oauth-vault';
+ * import { memoryAdapter } from 'oauth-vault/memory';
  * const adapter = memoryAdapter();
  * ```
  */
@@ -51,66 +42,39 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
   // Versions: a per-instance random prefix and a counter, so none is ever reused.
   const instance = randomId(6);
   let counter = 0;
-  const capabilities: AdapterCapabilities = {
-    atomic: true,
-    nativeTtl: false,
-    atomicBatch: true,
-    maxValueBytes: options.maxValueBytes ?? 16 * 1024 * 1024,
-    maxKeyBytes: 2048,
-  };
 
   const live = (key: string): MemoryEntry | undefined => {
     const entry = entries.get(key);
     return entry && !isExpired(entry.expiresAt, now()) ? entry : undefined;
   };
+  const toStored = (entry: MemoryEntry | undefined): StoredEntry | null =>
+    entry ? { value: entry.value.slice(), version: entry.version, ...(entry.expiresAt !== undefined && { expiresAt: entry.expiresAt }) } : null;
   const write = (key: string, value: Uint8Array<ArrayBuffer>, expiresAt: number | undefined): string => {
     const version = `${instance}.${++counter}`;
     entries.set(key, { value: value.slice(), version, expiresAt });
     return version;
   };
-  const holds = (key: string, condition: WriteCondition): boolean => {
-    const current = live(key);
-    return 'ifAbsent' in condition ? current === undefined : current?.version === condition.ifVersion;
+  const apply = (operation: CheckedBatchOperation): void => {
+    if (operation.type === 'put') write(operation.key, operation.value, operation.expiresAt);
+    else if (operation.type === 'delete') entries.delete(operation.key);
   };
 
-  return {
-    name: NAME,
-    capabilities,
-
-    async get(key: string): Promise<StoredEntry | null> {
-      checkKey(NAME, key, capabilities.maxKeyBytes);
-      const entry = live(key);
-      if (!entry) return null;
-      return { value: entry.value.slice(), version: entry.version, ...(entry.expiresAt !== undefined && { expiresAt: entry.expiresAt }) };
-    },
-
-    async put(key: string, value: Uint8Array<ArrayBuffer>, writeOptions?: WriteOptions): Promise<string> {
-      checkKey(NAME, key, capabilities.maxKeyBytes);
-      checkValue(NAME, value, capabilities.maxValueBytes);
-      return write(key, value, checkWriteOptions(NAME, writeOptions));
-    },
-
-    async compareAndSet(key, value, condition, writeOptions) {
-      checkKey(NAME, key, capabilities.maxKeyBytes);
-      checkValue(NAME, value, capabilities.maxValueBytes);
-      const checked = checkCondition(NAME, condition);
-      const expiresAt = checkWriteOptions(NAME, writeOptions);
-      return holds(key, checked) ? write(key, value, expiresAt) : null;
-    },
-
-    async delete(key: string, deleteOptions?: { ifVersion?: string }): Promise<boolean> {
-      checkKey(NAME, key, capabilities.maxKeyBytes);
+  return defineAdapter({
+    name: 'memory',
+    capabilities: { atomic: true, nativeTtl: false, atomicBatch: true, maxValueBytes: options.maxValueBytes ?? 16 * 1024 * 1024, maxKeyBytes: 2048 },
+    get: async (key) => toStored(live(key)),
+    put: async (key, value, expiresAt) => write(key, value, expiresAt),
+    compareAndSet: async (key, value, condition, expiresAt) => (conditionHolds(condition, live(key) ?? null) ? write(key, value, expiresAt) : null),
+    async delete(key, ifVersion) {
       const entry = live(key);
       if (!entry) {
-        entries.delete(key);
+        entries.delete(key); // an expired leftover: remove it, report nothing deleted
         return false;
       }
-      if (deleteOptions?.ifVersion !== undefined && entry.version !== deleteOptions.ifVersion) return false;
+      if (ifVersion !== undefined && entry.version !== ifVersion) return false;
       return entries.delete(key);
     },
-
-    async list(listOptions: ListOptions): Promise<ListResult> {
-      const { prefix, cursor, limit } = checkListOptions(NAME, listOptions);
+    async list({ prefix, cursor, limit }) {
       const at = now();
       const keys: string[] = [];
       for (const [key, entry] of entries) {
@@ -120,24 +84,12 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       const page = keys.slice(0, limit);
       return keys.length > limit ? { keys: page, cursor: page[page.length - 1]! } : { keys: page };
     },
-
-    async batch(operations: readonly BatchOperation[]): Promise<boolean> {
-      // Validate everything first: a bad operation must not leave half a batch.
-      const checked = checkBatch(NAME, operations, capabilities);
-      for (const operation of checked) {
-        if (operation.type === 'put' && operation.condition && !holds(operation.key, operation.condition)) return false;
-        if (operation.type === 'delete' && operation.ifVersion !== undefined && live(operation.key)?.version !== operation.ifVersion) {
-          return false;
-        }
-      }
-      for (const operation of checked) {
-        if (operation.type === 'put') write(operation.key, operation.value, operation.expiresAt);
-        else entries.delete(operation.key);
-      }
-      return true;
+    async batch(operations) {
+      const decision = decideBatch(operations, (key) => toStored(live(key)));
+      if (decision.ok) operations.forEach(apply);
+      return decision;
     },
-
-    async deleteExpired(): Promise<number> {
+    async deleteExpired() {
       const at = now();
       let removed = 0;
       for (const [key, entry] of entries) {
@@ -148,5 +100,5 @@ export function memoryAdapter(options: MemoryAdapterOptions = {}): StorageAdapte
       }
       return removed;
     },
-  };
+  });
 }

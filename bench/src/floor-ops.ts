@@ -1,4 +1,5 @@
-import { Keyring, generateSecret, memoryAdapter, type StorageAdapter } from '../../src/index.js';
+import { Keyring, generateSecret, type StorageAdapter } from '../../src/index.js';
+import { memoryAdapter } from '../../adapters/memory/index.js';
 import { createFlow, type Flow } from './flow.js';
 import { opCounter, type OpCounts } from './op-counter.js';
 import { primitives, type Primitives } from './primitives.js';

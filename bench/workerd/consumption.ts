@@ -1,4 +1,5 @@
-import { InvalidGrantError, memoryAdapter } from '../../src/index.js';
+import { InvalidGrantError } from '../../src/index.js';
+import { memoryAdapter } from '../../adapters/memory/index.js';
 import { durableObjectAdapter } from '../../adapters/cloudflare.js';
 import { createFlow, type Flow } from '../src/flow.js';
 import { getKeyring, type Env } from './env.js';

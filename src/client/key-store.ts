@@ -1,10 +1,10 @@
-import type { StorageAdapter } from '../adapter.js';
+import type { StorageAdapter } from '../storage/contract.js';
 
 /**
  * Where a {@link TokenVault} keeps what must survive a reload but is not a
  * sealed record: its non-extractable `CryptoKey` objects (stored as
  * themselves, by structured clone, so the key bytes never exist in
- * JavaScript) and the passphrase salt. `oauth-vault/idb` provides one in the
+ * JavaScript) and the passphrase salt. `oauth-vault/indexeddb` provides one in the
  * same IndexedDB database as the tokens.
  */
 export interface KeyStore {

@@ -14,7 +14,7 @@ export type { RefreshFunction } from './refresh-call.js';
 export type { TokenVaultChange } from './change-feed.js';
 
 export interface TokenVaultOptions {
-  /** Where sealed tokens and keys live: `indexedDbStorage()` from `oauth-vault/idb`. */
+  /** Where sealed tokens and keys live: `indexedDbStorage()` from `oauth-vault/indexeddb`. */
   storage: VaultStorage;
   /** Names the cross-tab lock and channel; tabs sharing a vault must use the same name. Default `"oauth-vault"`. */
   name?: string;
@@ -67,7 +67,7 @@ const MAX_MS = 24 * 3600 * 1000;
  * @example
  * ```ts
  * import { TokenVault } from 'oauth-vault';
- * import { indexedDbStorage } from 'oauth-vault/idb';
+ * import { indexedDbStorage } from 'oauth-vault/indexeddb';
  *
  * const vault = await TokenVault.open({
  *   storage: indexedDbStorage({ name: 'my-app' }),

@@ -1,4 +1,4 @@
-import type { StorageAdapter } from '../adapter.js';
+import type { StorageAdapter } from '../storage/contract.js';
 import { Keyring, DEFAULT_PBKDF2_ITERATIONS, MIN_SALT_BYTES, type KeyringEntry } from '../crypto/keyring.js';
 import { randomId } from '../crypto/random.js';
 import { IntegrityError, InvalidRequestError, VaultLockedError } from '../errors.js';

@@ -1,77 +1,103 @@
-import { UnauthorizedClientError, InvalidRequestError } from '../errors.js';
-import { authenticateClient } from './clients.js';
-import type { AccessRecord, GrantRecord, StoreContext } from './context.js';
-import { onlyKeys, params, requireToken } from './input.js';
-import { revokeGrantById } from './grant-state.js';
-import { kindOf, LOOKUP, matchesAny, parseToken } from './tokens.js';
-import type { AccessTokenInfo, IntrospectionResult, RevokeTokenParams } from './types.js';
+import type { StoreContext } from './context.js';
+import { readClient } from './clients.js';
+import { grantTypeOf } from './grants/common.js';
+import { requireResource, requireToken } from './input.js';
+import type { AccessRecord, GrantRecord, RefreshRecord } from './record-kinds.js';
+import { kindOf, LOOKUP, parseToken } from './tokens.js';
+import { Transition } from './transition.js';
+import type { AccessTokenInfo, IntrospectionResult, ValidateAccessTokenOptions } from './types.js';
 
 /**
- * Reading and revoking issued tokens. A token is valid only while its own
- * record is live AND its grant record (on the atomic store) says `active`,
- * so revoking a grant takes effect at once for every token of it.
+ * Reading issued tokens. A token is valid only while its own record is live,
+ * its grant record is present (it expires at the grant's end) and not
+ * revoked, and its client still exists: one call to the grant's partition
+ * (the token's record under every key of the ring, the grant, its
+ * revocation), then the client, from the per-isolate client cache when warm.
  */
 
-interface FoundAccess {
-  grantId: string;
-  id: string;
-  access: AccessRecord;
-}
-
-async function findAccessRecord(ctx: StoreContext, token: string): Promise<FoundAccess | null> {
+/** The access token's record, its grant, and whether the grant is revoked: one call. */
+async function readAccess(ctx: StoreContext, token: string): Promise<{ grantId: string; lookup: string; access: AccessRecord; expiresAt: number; grant: GrantRecord } | null> {
   const grantId = parseToken('access', token);
   if (grantId === null) return null;
-  for (const lookup of await ctx.keyring.lookupIds(LOOKUP.access, token)) {
-    const id = `${grantId}/${lookup}`;
-    const found = await ctx.access.get(id);
-    if (found) return { grantId, id, access: found.data };
-  }
-  return null;
+  const lookups = await ctx.keyring.lookupIds(LOOKUP.access, token);
+  const tx = new Transition(ctx, grantId);
+  const accessReads = lookups.map((lookup) => tx.get(ctx.records.access, `${grantId}/${lookup}`));
+  const grantRead = tx.get(ctx.records.grant, grantId);
+  const revoked = tx.get(ctx.records.revoked, grantId);
+  const outcome = await tx.commit();
+  if (outcome.present(revoked)) return null;
+  const index = accessReads.findIndex((read) => outcome.present(read));
+  if (index < 0) return null;
+  const [access, grant] = await Promise.all([outcome.read<AccessRecord>(accessReads[index]!), outcome.read<GrantRecord>(grantRead)]);
+  if (!access || !grant) return null;
+  return { grantId, lookup: lookups[index]!, access: access.data, expiresAt: access.expiresAt!, grant: grant.data };
 }
 
-/**
- * The grant, if it is active, belongs to `clientId`, and that client still
- * exists. Why the client read: `deleteClient` revokes through the client's
- * grant index, and an index is a hint (KV lists are eventually consistent; an
- * entry can be lost), so a deleted client's tokens must die on their own. The
- * read runs beside the grant read (no added latency) and is a plain read on
- * `adapter`; a tombstone would need the same read.
- */
-async function activeGrant(ctx: StoreContext, grantId: string, clientId: string): Promise<GrantRecord | null> {
-  const [found, client] = await Promise.all([ctx.grants.get(grantId), ctx.clients.get(clientId)]);
-  const grant = found?.data;
-  return grant && client && grant.status === 'active' && grant.clientId === clientId ? grant : null;
+function resourcesOf(access: AccessRecord, grant: GrantRecord): string[] | undefined {
+  const resources = access.resources ?? grant.resources;
+  return resources !== undefined && resources.length > 0 ? resources : undefined;
 }
 
-export async function validateAccessToken(ctx: StoreContext, tokenInput: string): Promise<AccessTokenInfo | null> {
+export async function validateAccessToken(ctx: StoreContext, tokenInput: string, options: ValidateAccessTokenOptions = {}): Promise<AccessTokenInfo | null> {
   const token = requireToken('accessToken', tokenInput);
-  const found = await findAccessRecord(ctx, token);
-  if (!found || found.access.expiresAt <= ctx.now()) return null;
-  const grant = await activeGrant(ctx, found.grantId, found.access.clientId);
-  if (!grant) return null;
-  return {
-    clientId: found.access.clientId,
+  const resource = options.resource === undefined ? undefined : requireResource('options.resource', options.resource);
+  const info = await validated(ctx, token);
+  if (!info) return null;
+  // RFC 8707: a token for another resource is not one for this resource. Without audiences, only where the store names none.
+  if (resource !== undefined && !(info.resources?.includes(resource) ?? ctx.policy.resources === undefined)) return null;
+  return info;
+}
+
+/** A token's info if it is valid now: from the per-isolate cache when edge validation is on, else from storage. */
+async function validated(ctx: StoreContext, token: string): Promise<AccessTokenInfo | null> {
+  const now = ctx.now();
+  const cacheKey = ctx.validationCache.enabled ? await ctx.keyring.lookupId(LOOKUP.access, token) : undefined;
+  if (cacheKey !== undefined) {
+    const cached = ctx.validationCache.get(cacheKey, now);
+    if (cached) return cached.expiresAt > now ? cached : null;
+  }
+  const found = await readAccess(ctx, token);
+  // The client must still exist: deleteClient revokes the grants it finds at once; this ends one issued
+  // while the deletion ran (by an isolate that still saw the client). Cached per isolate (clientCacheSeconds).
+  if (!found || found.access.clientId !== found.grant.clientId || (await readClient(ctx, found.grant.clientId)) === null) return null;
+  const { access, grant } = found;
+  const resources = resourcesOf(access, grant);
+  const info: AccessTokenInfo = {
+    clientId: access.clientId,
     userId: grant.userId,
-    scope: found.access.scope,
+    grantType: grantTypeOf(grant),
+    scope: access.scope ?? grant.scope,
     grantId: found.grantId,
-    issuedAt: found.access.issuedAt,
-    expiresAt: found.access.expiresAt,
-    ...(grant.resource !== undefined && { resource: grant.resource }),
+    issuedAt: access.issuedAt,
+    expiresAt: Math.min(found.expiresAt, grant.expiresAt),
+    ...(resources !== undefined && { resources }),
     ...(grant.props !== undefined && { props: grant.props }),
   };
+  if (cacheKey !== undefined) ctx.validationCache.set(cacheKey, info, now, Math.min(ctx.policy.validationCacheMs, info.expiresAt - now));
+  return info;
 }
 
-/** The live refresh family state for `token`, or null. */
-async function findLiveRefresh(ctx: StoreContext, token: string): Promise<{ grantId: string; grant: GrantRecord; expiresAt: number } | null> {
+/** The live refresh token's grant and expiry, or null. */
+async function readRefresh(ctx: StoreContext, token: string): Promise<{ grantId: string; grant: GrantRecord; record: RefreshRecord; expiresAt: number } | null> {
   const grantId = parseToken('refresh', token);
   if (grantId === null) return null;
-  const found = await ctx.grants.get(grantId);
-  const grant = found?.data;
-  if (!grant || grant.status !== 'active' || !grant.refresh) return null;
-  if ((await ctx.clients.get(grant.clientId)) === null) return null;
-  if (!matchesAny(grant.refresh.current, await ctx.keyring.lookupIds(LOOKUP.refresh, token))) return null;
-  const expiresAt = Math.min(grant.chainExpiresAt!, grant.refresh.lastUsedAt + ctx.policy.refreshIdleMs);
-  return expiresAt > ctx.now() ? { grantId, grant, expiresAt } : null;
+  const lookups = await ctx.keyring.lookupIds(LOOKUP.refresh, token);
+  const tx = new Transition(ctx, grantId);
+  const refreshReads = lookups.map((lookup) => tx.get(ctx.records.refresh, `${grantId}/${lookup}`));
+  const grantRead = tx.get(ctx.records.grant, grantId);
+  const revoked = tx.get(ctx.records.revoked, grantId);
+  const outcome = await tx.commit();
+  if (outcome.present(revoked)) return null;
+  const index = refreshReads.findIndex((read) => outcome.present(read));
+  if (index < 0) return null;
+  const [refresh, grant] = await Promise.all([outcome.read<RefreshRecord>(refreshReads[index]!), outcome.read<GrantRecord>(grantRead)]);
+  if (!refresh || !grant || (await readClient(ctx, grant.data.clientId)) === null) return null;
+  return { grantId, grant: grant.data, record: refresh.data, expiresAt: Math.min(refresh.expiresAt!, grant.data.expiresAt) };
+}
+
+function audience(resources: string[] | undefined): { aud?: string | string[] } {
+  if (resources === undefined || resources.length === 0) return {};
+  return { aud: resources.length === 1 ? resources[0]! : resources };
 }
 
 /** RFC 7662. Anything not live answers exactly `{ active: false }`. */
@@ -79,7 +105,7 @@ export async function introspect(ctx: StoreContext, tokenInput: string): Promise
   const token = requireToken('token', tokenInput);
   const kind = kindOf(token);
   if (kind === 'access') {
-    const info = await validateAccessToken(ctx, token);
+    const info = await validated(ctx, token);
     if (!info) return { active: false };
     return {
       active: true,
@@ -89,11 +115,11 @@ export async function introspect(ctx: StoreContext, tokenInput: string): Promise
       exp: Math.floor(info.expiresAt / 1000),
       iat: Math.floor(info.issuedAt / 1000),
       token_type: 'Bearer',
-      ...(info.resource !== undefined && { aud: info.resource }),
+      ...audience(info.resources),
     };
   }
   if (kind === 'refresh') {
-    const live = await findLiveRefresh(ctx, token);
+    const live = await readRefresh(ctx, token);
     if (!live) return { active: false };
     return {
       active: true,
@@ -101,48 +127,9 @@ export async function introspect(ctx: StoreContext, tokenInput: string): Promise
       client_id: live.grant.clientId,
       sub: live.grant.userId,
       exp: Math.floor(live.expiresAt / 1000),
-      iat: Math.floor(live.grant.refresh!.rotatedAt / 1000),
-      ...(live.grant.resource !== undefined && { aud: live.grant.resource }),
+      iat: Math.floor(live.record.issuedAt / 1000),
+      ...audience(live.grant.resources),
     };
   }
   return { active: false };
-}
-
-/**
- * RFC 7009. An unknown, expired or already invalid token is success. A
- * client may revoke only its own tokens (`UnauthorizedClientError`).
- * Revoking an access token deletes it; revoking a refresh token revokes its
- * grant, and so every access token of that grant.
- */
-export async function revokeToken(ctx: StoreContext, input: RevokeTokenParams): Promise<void> {
-  const p = params('params', input);
-  onlyKeys('params', p, ['token', 'tokenTypeHint', 'clientId', 'clientSecret']);
-  const token = requireToken('token', p.token);
-  if (p.tokenTypeHint !== undefined && p.tokenTypeHint !== 'access_token' && p.tokenTypeHint !== 'refresh_token') {
-    throw new InvalidRequestError('tokenTypeHint', 'must be "access_token" or "refresh_token"');
-  }
-  const client = await authenticateClient(ctx, p.clientId, p.clientSecret);
-  // Our tokens are tagged, so the hint is never needed to find them (RFC 7009 §2.1 allows ignoring it).
-  const kind = kindOf(token);
-  if (kind === 'access') {
-    const found = await findAccessRecord(ctx, token);
-    if (!found) return;
-    if (found.access.clientId !== client.clientId) throw new UnauthorizedClientError('token was issued to another client');
-    await ctx.access.delete(found.id);
-    const grant = await ctx.grants.get(found.grantId);
-    await ctx.audit.record({
-      type: 'access_token_revoked',
-      clientId: client.clientId,
-      ...(grant && { userId: grant.data.userId }),
-      grantId: found.grantId,
-      details: {},
-    });
-    return;
-  }
-  if (kind === 'refresh') {
-    const live = await findLiveRefresh(ctx, token);
-    if (!live) return;
-    if (live.grant.clientId !== client.clientId) throw new UnauthorizedClientError('token was issued to another client');
-    await revokeGrantById(ctx, live.grantId, 'revoked_by_client');
-  }
 }

@@ -1,7 +1,9 @@
 import { randomId, randomToken } from '../crypto/random.js';
 import { InvalidClientError, InvalidRequestError } from '../errors.js';
-import { optionalInteger, optionalString, requireBoolean } from '../util/validate.js';
-import { readForScan, type ClientRecord, type StoreContext } from './context.js';
+import type { StoredRecord } from '../records/record-store.js';
+import { optionalString, requireBoolean } from '../util/validate.js';
+import { readForScan, type StoreContext } from './context.js';
+import { revokeGrantById } from './grant-state.js';
 import {
   onlyKeys,
   optionalGrantTypes,
@@ -11,33 +13,18 @@ import {
   params,
   requireId,
   requireRedirectUris,
+  requireResources,
 } from './input.js';
-import { revokeGrantById } from './grant-state.js';
+import { readPageOptions } from './paging.js';
+import type { ClientRecord } from './record-kinds.js';
 import { LOOKUP, matchesAny } from './tokens.js';
-import type {
-  ClientInfo,
-  ListClientsResult,
-  PageOptions,
-  RegisterClientParams,
-  RegisterClientResult,
-  UpdateClientParams,
-  UpdateClientResult,
-} from './types.js';
+import type { ClientInfo, ListClientsResult, PageOptions, RegisterClientParams, RegisterClientResult, UpdateClientParams, UpdateClientResult } from './types.js';
 
 const MAX_NAME = 256;
 
 function toInfo(clientId: string, record: ClientRecord): ClientInfo {
-  return {
-    clientId,
-    type: record.type,
-    ...(record.name !== undefined && { name: record.name }),
-    redirectUris: record.redirectUris,
-    grantTypes: record.grantTypes,
-    scope: record.scope,
-    ...(record.metadata !== undefined && { metadata: record.metadata }),
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-  };
+  const { secretLookup: _secret, ...info } = record;
+  return { clientId, ...info };
 }
 
 async function newSecret(ctx: StoreContext, clientId: string): Promise<{ secret: string; lookup: string }> {
@@ -45,25 +32,44 @@ async function newSecret(ctx: StoreContext, clientId: string): Promise<{ secret:
   return { secret, lookup: await ctx.keyring.lookupId(LOOKUP.clientSecret(clientId), secret) };
 }
 
-/** Checks `{ cursor?, limit? }`; `field` prefixes the names in errors (`options.limit`, or `limit`). */
-export function readPageOptions(options: unknown, field: string | null = 'options'): { cursor?: string; limit: number } {
-  if (options === undefined) return { limit: 100 };
-  const name = (key: string): string => (field === null ? key : `${field}.${key}`);
-  const input = params(field ?? 'params', options);
-  if (field !== null) onlyKeys(field, input, ['cursor', 'limit']);
-  const cursor = optionalString(name('cursor'), input.cursor, { max: 4096 });
-  const limit = optionalInteger(name('limit'), input.limit, 1, 1000) ?? 100;
-  return { ...(cursor !== undefined && { cursor }), limit };
+/** Grant types clients may be registered for: every registered handler's. */
+function knownGrantTypes(ctx: StoreContext): string[] {
+  return [...ctx.grants.keys()];
+}
+
+function checkRedirectUrisFor(grantTypes: readonly string[], redirectUris: readonly string[]): void {
+  if (grantTypes.includes('authorization_code') && redirectUris.length === 0) {
+    throw new InvalidRequestError('redirectUris', 'must have at least one entry for the authorization_code grant');
+  }
+}
+
+/** Reads a client, through the per-isolate cache where the store allows one (a non-atomic `adapter`). */
+export async function readClient(ctx: StoreContext, clientId: string): Promise<StoredRecord<ClientRecord> | null> {
+  const now = ctx.now();
+  const cached = ctx.clientCache.get(clientId, now);
+  if (cached !== undefined) return cached;
+  const record = await ctx.records.client.get(clientId);
+  ctx.clientCache.set(clientId, record, now);
+  return record;
+}
+
+/** Writes a client and its audit record (the record goes to the single-use store with the rest of the trail). */
+async function writeClient(ctx: StoreContext, clientId: string, record: ClientRecord, event: Parameters<StoreContext['audit']['prepare']>[0]): Promise<void> {
+  const audit = await ctx.audit.prepare(event, clientId);
+  await Promise.all([ctx.records.client.put(clientId, record), audit.length > 0 && ctx.singleUseAdapter.batch!(audit)]);
+  ctx.clientCache.delete(clientId);
 }
 
 export async function registerClient(ctx: StoreContext, input: RegisterClientParams): Promise<RegisterClientResult> {
   const p = params('params', input);
-  onlyKeys('params', p, ['type', 'redirectUris', 'name', 'grantTypes', 'scope', 'metadata']);
+  onlyKeys('params', p, ['type', 'redirectUris', 'name', 'grantTypes', 'scope', 'resources', 'metadata']);
   if (p.type !== 'public' && p.type !== 'confidential') throw new InvalidRequestError('type', 'must be "public" or "confidential"');
-  const redirectUris = requireRedirectUris('redirectUris', p.redirectUris);
+  const grantTypes = optionalGrantTypes('grantTypes', p.grantTypes, knownGrantTypes(ctx)) ?? ['authorization_code', 'refresh_token'];
+  const redirectUris = p.redirectUris === undefined ? [] : requireRedirectUris('redirectUris', p.redirectUris, 0);
+  checkRedirectUrisFor(grantTypes, redirectUris);
   const name = optionalString('name', p.name, { max: MAX_NAME });
-  const grantTypes = optionalGrantTypes('grantTypes', p.grantTypes) ?? ['authorization_code', 'refresh_token'];
   const scope = optionalScope('scope', p.scope) ?? [];
+  const resources = p.resources === undefined ? [] : requireResources('resources', p.resources);
   const metadata = optionalJson('metadata', p.metadata);
 
   const clientId = randomId(16);
@@ -75,38 +81,40 @@ export async function registerClient(ctx: StoreContext, input: RegisterClientPar
     redirectUris,
     grantTypes,
     scope,
+    resources,
     ...(metadata !== undefined && { metadata }),
     ...(secret && { secretLookup: secret.lookup }),
     createdAt: now,
     updatedAt: now,
   };
-  await ctx.clients.put(clientId, record);
-  await ctx.audit.record({ type: 'client_registered', clientId, details: { clientType: p.type } });
+  await writeClient(ctx, clientId, record, { types: ['client_registered'], clientId, details: { clientType: p.type } });
   return { client: toInfo(clientId, record), ...(secret && { clientSecret: secret.secret }) };
 }
 
 export async function getClient(ctx: StoreContext, clientIdInput: string): Promise<ClientInfo | null> {
   const clientId = requireId('clientId', clientIdInput);
-  const record = await ctx.clients.get(clientId);
+  const record = await ctx.records.client.get(clientId);
   return record ? toInfo(clientId, record.data) : null;
 }
 
 export async function updateClient(ctx: StoreContext, clientIdInput: string, input: UpdateClientParams): Promise<UpdateClientResult> {
   const clientId = requireId('clientId', clientIdInput);
   const p = params('params', input);
-  onlyKeys('params', p, ['name', 'redirectUris', 'grantTypes', 'scope', 'metadata', 'rotateSecret']);
+  onlyKeys('params', p, ['name', 'redirectUris', 'grantTypes', 'scope', 'resources', 'metadata', 'rotateSecret']);
   const name = optionalString('name', p.name, { max: MAX_NAME });
-  const redirectUris = p.redirectUris === undefined ? undefined : requireRedirectUris('redirectUris', p.redirectUris);
-  const grantTypes = optionalGrantTypes('grantTypes', p.grantTypes);
+  const redirectUris = p.redirectUris === undefined ? undefined : requireRedirectUris('redirectUris', p.redirectUris, 0);
+  const grantTypes = optionalGrantTypes('grantTypes', p.grantTypes, knownGrantTypes(ctx));
   const scope = optionalScope('scope', p.scope);
+  const resources = p.resources === undefined ? undefined : requireResources('resources', p.resources);
   const metadata = optionalJson('metadata', p.metadata);
   const rotateSecret = p.rotateSecret === undefined ? false : requireBoolean('rotateSecret', p.rotateSecret);
 
-  const existing = await ctx.clients.get(clientId);
+  const existing = await ctx.records.client.get(clientId);
   if (!existing) throw new InvalidClientError('unknown client');
   if (rotateSecret && existing.data.type !== 'confidential') {
     throw new InvalidRequestError('rotateSecret', 'applies to confidential clients only');
   }
+  checkRedirectUrisFor(grantTypes ?? existing.data.grantTypes, redirectUris ?? existing.data.redirectUris);
   const secret = rotateSecret ? await newSecret(ctx, clientId) : undefined;
   const record: ClientRecord = {
     ...existing.data,
@@ -114,42 +122,47 @@ export async function updateClient(ctx: StoreContext, clientIdInput: string, inp
     ...(redirectUris !== undefined && { redirectUris }),
     ...(grantTypes !== undefined && { grantTypes }),
     ...(scope !== undefined && { scope }),
+    ...(resources !== undefined && { resources }),
     ...(metadata !== undefined && { metadata }),
     ...(secret && { secretLookup: secret.lookup }),
     updatedAt: ctx.now(),
   };
-  await ctx.clients.put(clientId, record);
-  await ctx.audit.record({ type: 'client_updated', clientId, details: { fields: Object.keys(p) } });
+  await writeClient(ctx, clientId, record, { types: ['client_updated'], clientId, details: { fields: Object.keys(p) } });
   return { client: toInfo(clientId, record), ...(secret && { clientSecret: secret.secret }) };
 }
 
 /**
  * Deletes the client record first (no new authentication succeeds), then
- * revokes every grant of this client found through its grant index, issued
- * codes included. A grant whose index entry was lost is not found here; its
- * tokens stop validating anyway (validation checks that the client exists)
- * and the next `cleanupExpired` revokes it.
+ * revokes every grant of this client, found through its `client-grant`
+ * index, which is written atomically with each grant. A grant issued while
+ * the deletion runs, by an isolate that still read the client, is revoked
+ * by the next `cleanupExpired`; its tokens stop validating anyway, since
+ * validation checks that the client exists.
  */
 export async function deleteClient(ctx: StoreContext, clientIdInput: string): Promise<boolean> {
   const clientId = requireId('clientId', clientIdInput);
-  const existed = (await ctx.clients.get(clientId)) !== null;
-  await ctx.clients.delete(clientId);
+  const existed = (await ctx.records.client.get(clientId)) !== null;
+  await ctx.records.client.delete(clientId);
+  ctx.clientCache.delete(clientId);
   let revoked = 0;
-  // The index may miss a grant (eventual listing on KV); validation also checks that the client exists (access.ts).
-  for await (const id of ctx.clientGrants.ids(`${clientId}/`)) {
-    if (await revokeGrantById(ctx, id.slice(clientId.length + 1), 'client_deleted', clientId)) revoked++;
+  for await (const id of ctx.records.clientGrant.ids(`${clientId}/`)) {
+    const grantId = id.slice(id.lastIndexOf('/~') + 2);
+    if (await revokeGrantById(ctx, grantId, 'client_deleted', clientId)) revoked++;
   }
-  if (existed) await ctx.audit.record({ type: 'client_deleted', clientId, details: { grantsRevoked: revoked } });
+  if (existed) {
+    const audit = await ctx.audit.prepare({ types: ['client_deleted'], clientId, details: { grantsRevoked: revoked } }, clientId);
+    if (audit.length > 0) await ctx.singleUseAdapter.batch!(audit);
+  }
   return existed;
 }
 
 export async function listClients(ctx: StoreContext, options?: PageOptions): Promise<ListClientsResult> {
   const { cursor, limit } = readPageOptions(options);
-  const page = await ctx.clients.listIds({ limit, ...(cursor !== undefined && { cursor }) });
+  const page = await ctx.records.client.listIds({ limit, ...(cursor !== undefined && { cursor }) });
   const clients: ClientInfo[] = [];
   let unreadable = 0;
   for (const id of page.ids) {
-    const record = await readForScan(ctx.clients, id);
+    const record = await readForScan(ctx.records.client, id);
     if (record === 'unreadable') unreadable++;
     else if (record) clients.push(toInfo(id, record.data));
   }
@@ -168,14 +181,12 @@ export async function authenticateClient(ctx: StoreContext, clientIdInput: unkno
   const clientId = requireId('clientId', clientIdInput);
   const secret = optionalSecret('clientSecret', secretInput);
   const [record, candidates] = await Promise.all([
-    ctx.clients.get(clientId),
+    readClient(ctx, clientId),
     ctx.keyring.lookupIds(LOOKUP.clientSecret(clientId), secret ?? ''),
   ]);
   const stored = record?.data.secretLookup ?? NO_SECRET;
   const secretMatches = matchesAny(stored, candidates);
-  const ok =
-    record !== null &&
-    (record.data.type === 'confidential' ? secret !== undefined && secretMatches : secret === undefined);
+  const ok = record !== null && (record.data.type === 'confidential' ? secret !== undefined && secretMatches : secret === undefined);
   if (!ok) throw new InvalidClientError('client authentication failed');
   const current = candidates[0]!;
   if (secret !== undefined && stored !== current && ctx.adapter.capabilities.atomic) {
@@ -183,7 +194,8 @@ export async function authenticateClient(ctx: StoreContext, clientIdInput: unkno
     // only time the secret is at hand, so that key can be retired without locking
     // the client out. Only with a real compare-and-set: on KV a racing secret
     // rotation could be overwritten with this old secret (rotate secrets there instead).
-    await ctx.clients.compareAndSet(clientId, { ...record.data, secretLookup: current }, { ifVersion: record.version }).catch(() => null);
+    await ctx.records.client.compareAndSet(clientId, { ...record.data, secretLookup: current }, { ifVersion: record.version }).catch(() => null);
+    ctx.clientCache.delete(clientId);
   }
   return toInfo(clientId, record.data);
 }

@@ -1,109 +1,94 @@
-import { ConflictError, InvalidGrantError, UnauthorizedClientError } from '../errors.js';
-import type { AccessRecord, GrantRecord, StoreContext } from './context.js';
-import type { ClientInfo, TokenResult } from './types.js';
+import type { StoredRecord } from '../records/record-store.js';
+import { ConflictError } from '../errors.js';
+import type { StoreContext } from './context.js';
+import { invalidGrant } from './grants/common.js';
+import type { GrantRecord, LiveRecord } from './record-kinds.js';
+import { Transition } from './transition.js';
+import type { AuditEventType } from './types.js';
 
 /**
- * The grant record's transitions, shared by code exchange, refresh and
- * revocation: every exactly-once step is one compare-and-set on
- * `grant/<grantId>` (see context.ts for the layout).
+ * A grant's state and its revocation. State: `grant/<id>` says what it is
+ * (absent once it ends), `grant-live/<id>` that it became active,
+ * `grant-revoked/<id>` that it was revoked. Every transition checks the last.
  */
 
-/** Rotated refresh tokens remembered per grant for reuse detection. */
-export const MAX_PREVIOUS = 16;
+export interface GrantState {
+  grant: StoredRecord<GrantRecord> | null;
+  live: LiveRecord | null;
+  revoked: boolean;
+  /** Its code may still be redeemed (`code-ttl` present). */
+  redeemable: boolean;
+}
+
 /** Compare-and-set retries before a call gives up with a retriable ConflictError. */
 export const MAX_ATTEMPTS = 32;
 
-/** The one message for every refused code or refresh token: no oracle. */
-export function invalidGrant(): never {
-  throw new InvalidGrantError('the grant is invalid, expired, revoked or already used');
+/** A grant's record, activation and revocation, read in one call. */
+export async function readGrantState(ctx: StoreContext, grantId: string): Promise<GrantState> {
+  const tx = new Transition(ctx, grantId);
+  const grant = tx.get(ctx.records.grant, grantId);
+  const live = tx.get(ctx.records.live, grantId);
+  const revoked = tx.get(ctx.records.revoked, grantId);
+  const redeemable = tx.get(ctx.records.codeTtl, grantId);
+  const outcome = await tx.commit();
+  const [grantRecord, liveRecord] = await Promise.all([outcome.read<GrantRecord>(grant), outcome.read<LiveRecord>(live)]);
+  return { grant: grantRecord, live: liveRecord?.data ?? null, revoked: outcome.present(revoked), redeemable: outcome.present(redeemable) };
 }
 
-/** When the grant record may physically go: end of the chain, or earlier when idle and no token lives. */
-export function grantExpiry(ctx: StoreContext, grant: GrantRecord, accessExpiresAt: number): number {
-  const refreshEnd = grant.refresh ? grant.refresh.lastUsedAt + ctx.policy.refreshIdleMs : 0;
-  return Math.min(grant.chainExpiresAt!, Math.max(refreshEnd, accessExpiresAt));
-}
-
-/**
- * Writes a transition: the grant's compare-and-set and the new access token.
- * With an atomic batch both go in one batch, the condition inside it.
- * Without, the compare-and-set goes first and decides; the access token is
- * written only after it, so a crash in between leaves a consumed code or a
- * rotated family and no usable token (fail closed: a retry is a replay).
- */
-export async function commit(
-  ctx: StoreContext,
-  grantId: string,
-  grant: GrantRecord,
-  version: string,
-  expiresAt: number,
-  access: { id: string; data: AccessRecord },
-): Promise<boolean> {
-  const adapter = ctx.singleUseAdapter;
-  if (adapter.capabilities.atomicBatch && adapter.batch) {
-    const operations = await Promise.all([
-      ctx.grants.preparePut(grantId, grant, { expiresAt, condition: { ifVersion: version } }),
-      ctx.access.preparePut(access.id, access.data, { expiresAt: access.data.expiresAt }),
-    ]);
-    return adapter.batch(operations);
-  }
-  if ((await ctx.grants.compareAndSet(grantId, grant, { ifVersion: version }, { expiresAt })) === null) return false;
-  await ctx.access.put(access.id, access.data, { expiresAt: access.data.expiresAt });
-  return true;
+/** What dies with a grant, for its audit record. */
+function revokedTypes(live: LiveRecord | null): AuditEventType[] {
+  if (live === null) return [];
+  return live.refresh ? ['access_token_revoked', 'refresh_token_revoked'] : ['access_token_revoked'];
 }
 
 /**
  * Revokes a grant (and so every token of it). Returns whether this call did
  * it. With `onlyOfClient`, a grant of another client is left alone: indexes
- * are hints (a stale or forged `client-grant/<B>/<grantId>` entry must not
- * let deleting client B revoke client A's grant); the record decides.
+ * are hints (a stale or forged `client-grant/<B>/...` entry must not let
+ * deleting client B revoke client A's grant); the grant record decides.
+ * Two calls: the state (to audit exactly what died), then the revocation,
+ * conditioned on that state.
  */
 export async function revokeGrantById(ctx: StoreContext, grantId: string, reason: string, onlyOfClient?: string): Promise<boolean> {
-  for (let attempt = 0; attempt < MAX_ATTEMPTS * 4; attempt++) {
-    const found = await ctx.grants.get(grantId);
-    if (!found || found.data.status === 'revoked') return false;
-    if (onlyOfClient !== undefined && found.data.clientId !== onlyOfClient) return false;
-    const next: GrantRecord = { ...found.data, status: 'revoked', revokedAt: ctx.now(), revokeReason: reason };
-    const options = found.expiresAt === undefined ? {} : { expiresAt: found.expiresAt };
-    if ((await ctx.grants.compareAndSet(grantId, next, { ifVersion: found.version }, options)) !== null) {
-      // Audit what actually died: an exchanged grant's access tokens, and its refresh family if it had one.
-      const subject = { clientId: found.data.clientId, userId: found.data.userId, grantId, details: { reason } };
-      if (found.data.status === 'active') await ctx.audit.record({ type: 'access_token_revoked', ...subject });
-      if (found.data.refresh) await ctx.audit.record({ type: 'refresh_token_revoked', ...subject });
-      return true;
-    }
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const state = await readGrantState(ctx, grantId);
+    if (!state.grant || state.revoked) return false;
+    const { clientId, userId } = state.grant.data;
+    if (onlyOfClient !== undefined && clientId !== onlyOfClient) return false;
+    const tx = new Transition(ctx, grantId);
+    tx.put(ctx.records.revoked, grantId, { revokedAt: ctx.now(), reason }, { expiresAt: state.grant.data.expiresAt, condition: { ifAbsent: true } });
+    const revokedAt = 0;
+    tx.check(ctx.records.grant, grantId, { ifVersion: state.grant.version });
+    tx.check(ctx.records.live, grantId, state.live ? { ifPresent: true } : { ifAbsent: true });
+    const types = revokedTypes(state.live);
+    if (types.length > 0) tx.audit({ types, clientId, userId, grantId, details: { reason } });
+    const outcome = await tx.commit();
+    if (outcome.ok) return true;
+    if (outcome.failedAt(revokedAt)) return false; // revoked meanwhile by someone else
   }
   throw new ConflictError('grant is changing concurrently; retry');
 }
 
-/** Revokes for a detected replay or reuse and records the security violation. */
-export async function revokeForViolation(ctx: StoreContext, grantId: string, grant: GrantRecord, reason: string): Promise<never> {
-  // Only the call that revokes writes the event: replaying cannot flood the trail.
-  if (await revokeGrantById(ctx, grantId, reason)) {
-    await ctx.audit.record({ type: 'security_violation', clientId: grant.clientId, userId: grant.userId, grantId, details: { reason } });
-  }
+/**
+ * Revokes a live grant for a detected replay or reuse and records the
+ * security violation, in one call; then refuses the request. Only the call
+ * that revokes writes the events: replaying cannot flood the trail.
+ */
+export async function revokeForViolation(
+  ctx: StoreContext,
+  grantId: string,
+  subject: { clientId: string; userId?: string; refresh: boolean; expiresAt: number },
+  reason: string,
+): Promise<never> {
+  const tx = new Transition(ctx, grantId);
+  tx.put(ctx.records.revoked, grantId, { revokedAt: ctx.now(), reason }, { expiresAt: subject.expiresAt, condition: { ifAbsent: true } });
+  tx.audit({
+    types: [...revokedTypes({ activatedAt: 0, refresh: subject.refresh }), 'security_violation'],
+    clientId: subject.clientId,
+    ...(subject.userId !== undefined && { userId: subject.userId }),
+    grantId,
+    details: { reason },
+  });
+  await tx.commit();
   invalidGrant();
 }
-
-export function requireGrantType(client: ClientInfo, type: 'authorization_code' | 'refresh_token'): void {
-  if (!client.grantTypes.includes(type)) throw new UnauthorizedClientError(`client may not use the ${type} grant`);
-}
-
-export function tokenResult(
-  grantId: string,
-  now: number,
-  accessToken: string,
-  accessExpiresAt: number,
-  scope: string[],
-  refresh?: { token: string; expiresAt: number },
-): TokenResult {
-  return {
-    accessToken,
-    tokenType: 'Bearer',
-    expiresIn: Math.max(0, Math.ceil((accessExpiresAt - now) / 1000)),
-    ...(refresh && { refreshToken: refresh.token, refreshTokenExpiresIn: Math.max(0, Math.ceil((refresh.expiresAt - now) / 1000)) }),
-    scope,
-    grantId,
-  };
-}
-

@@ -10,8 +10,9 @@ import type { GrantType, PkceMethod } from './types.js';
 /** Longest token, code or session handle we accept (ours are ~75 characters). */
 export const MAX_TOKEN_LENGTH = 512;
 const MAX_ID_LENGTH = 256;
-const MAX_URI_LENGTH = 2048;
+export const MAX_URI_LENGTH = 2048;
 const MAX_SCOPES = 64;
+const MAX_RESOURCES = 20;
 export const MAX_JSON_BYTES = 16 * 1024;
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
@@ -72,14 +73,13 @@ export function requireRedirectUri(field: string, value: unknown): string {
   return text;
 }
 
-export function requireRedirectUris(field: string, value: unknown): string[] {
-  const list = requireArray(field, value, 1, 20);
+export function requireRedirectUris(field: string, value: unknown, min = 1): string[] {
+  const list = requireArray(field, value, min, 20);
   return [...new Set(list.map((item, index) => requireRedirectUri(`${field}[${index}]`, item)))];
 }
 
-/** An absolute URI (RFC 8707 resource indicator), no fragment. */
-export function optionalResource(field: string, value: unknown): string | undefined {
-  if (value === undefined) return undefined;
+/** An absolute URI (RFC 8707 resource indicator), without fragment. */
+export function requireResource(field: string, value: unknown): string {
   const text = requireString(field, value, { max: MAX_URI_LENGTH });
   try {
     new URL(text);
@@ -90,18 +90,27 @@ export function optionalResource(field: string, value: unknown): string | undefi
   return text;
 }
 
-const GRANT_TYPES: readonly GrantType[] = ['authorization_code', 'refresh_token'];
+/** Resource indicators (RFC 8707): `min`..20 absolute URIs, duplicates dropped. */
+export function requireResources(field: string, value: unknown, min = 0): string[] {
+  const list = requireArray(field, value, min, MAX_RESOURCES);
+  return [...new Set(list.map((item, index) => requireResource(`${field}[${index}]`, item)))];
+}
 
-export function optionalGrantTypes(field: string, value: unknown): GrantType[] | undefined {
+export function optionalResources(field: string, value: unknown): string[] | undefined {
+  return value === undefined ? undefined : requireResources(field, value, 1);
+}
+
+/** Grant types a client may be registered for: `known` are the store's registered handlers. */
+export function optionalGrantTypes(field: string, value: unknown, known: readonly string[]): GrantType[] | undefined {
   if (value === undefined) return undefined;
-  const list = requireArray(field, value, 1, GRANT_TYPES.length);
+  const list = requireArray(field, value, 1, known.length);
   return [
     ...new Set(
       list.map((item, index) => {
-        if (!GRANT_TYPES.includes(item as GrantType)) {
-          throw new InvalidRequestError(`${field}[${index}]`, `must be one of ${GRANT_TYPES.join(', ')}`);
+        if (typeof item !== 'string' || !known.includes(item)) {
+          throw new InvalidRequestError(`${field}[${index}]`, `must be one of ${known.join(', ')}`);
         }
-        return item as GrantType;
+        return item;
       }),
     ),
   ];

@@ -1,153 +1,150 @@
-import type { StorageAdapter } from '../adapter.js';
+import type { StorageAdapter } from '../storage/contract.js';
+import { partitionOf } from '../storage/contract.js';
 import { randomId } from '../crypto/random.js';
+import { errorName, IntegrityError } from '../errors.js';
 import { RecordStore } from '../records/record-store.js';
-import { errorName } from './audit.js';
-import { readForScan, type GrantRecord, type StoreContext } from './context.js';
-import { revokeGrantById } from './grant-state.js';
-import { MAX_CODE_TTL_SECONDS } from './policy.js';
+import { readForScan, type StoreContext } from './context.js';
+import { readGrantState, revokeGrantById, type GrantState } from './grant-state.js';
+import { MAX_CODE_TTL_SECONDS } from './options.js';
+import type { RegisteredKind } from './record-kinds.js';
 import type { CleanupResult, HealthCheckResult, StatsResult } from './types.js';
 
 /** Lifecycle: cleanup, stats and health. These scan; run them from a cron, not per request. */
 
 /**
- * How long an index entry may wait for its grant. Issuing a code writes the
- * index entries first and the grant record right after; an entry whose grant
- * is absent is deleted only once it is older than any code could be (plus a
- * margin for a slow writer), so cleanup never races a grant being created.
+ * How old a grant must be before cleanup revokes it for a missing client: a
+ * client read that is not yet visible (KV) must not revoke a grant issued a
+ * moment ago.
  */
-export const INDEX_SETTLE_MS = (MAX_CODE_TTL_SECONDS + 300) * 1000;
+export const CLIENT_SETTLE_MS = (MAX_CODE_TTL_SECONDS + 300) * 1000;
 
 function adapters(ctx: StoreContext): StorageAdapter[] {
   return ctx.singleUseAdapter === ctx.adapter ? [ctx.adapter] : [ctx.adapter, ctx.singleUseAdapter];
 }
 
-type GrantState = 'live' | 'revoked' | 'absent' | 'unreadable';
+/** A grant that can no longer be used: ended, revoked, or never redeemed in time. */
+function isDead(state: GrantState): boolean {
+  return state.grant === null || state.revoked || (state.live === null && !state.redeemable);
+}
 
-/**
- * Removes what can no longer be used: expired or revoked grants and their
- * access tokens, expired sessions, stale index entries, audit events past
- * retention; then lets each adapter drop physically expired entries. Logical
- * expiry never depended on any of this. Records that cannot be opened are
- * left in place and counted (`unreadable`).
- */
-export async function cleanupExpired(ctx: StoreContext): Promise<CleanupResult> {
-  const result: CleanupResult = { grants: 0, accessTokens: 0, sessions: 0, indexEntries: 0, auditEvents: 0, adapterExpired: 0, unreadable: 0 };
-  const now = ctx.now();
-  // State per grant id seen, remembered across the passes (a revoked grant deleted
-  // in the first pass still lets the index pass drop its entries).
-  const states = new Map<string, GrantState>();
-  const stateOf = async (grantId: string): Promise<GrantState> => {
+/** Grant states read once per run, with the repair of `deleteClient`'s cascade. */
+function grantStates(ctx: StoreContext, now: number) {
+  const states = new Map<string, Promise<GrantState | 'unreadable'>>();
+  const clients = new Map<string, Promise<boolean>>();
+  const clientExists = (clientId: string): Promise<boolean> => {
+    let exists = clients.get(clientId);
+    if (exists === undefined) {
+      exists = ctx.records.client.get(clientId).then((found) => found !== null, () => true);
+      clients.set(clientId, exists);
+    }
+    return exists;
+  };
+  const read = async (grantId: string): Promise<GrantState | 'unreadable'> => {
+    let state: GrantState;
+    try {
+      state = await readGrantState(ctx, grantId);
+    } catch (error) {
+      if (error instanceof IntegrityError) return 'unreadable';
+      throw error;
+    }
+    // A live grant whose client is gone (its index entry was lost, or it was issued while the
+    // deletion ran): its tokens already fail validation; revoke it so the grant says so too.
+    const grant = state.grant?.data;
+    if (grant && state.live && !state.revoked && grant.createdAt + CLIENT_SETTLE_MS <= now && !(await clientExists(grant.clientId))) {
+      if (await revokeGrantById(ctx, grantId, 'client_deleted', grant.clientId)) return { ...state, revoked: true };
+    }
+    return state;
+  };
+  return (grantId: string): Promise<GrantState | 'unreadable'> => {
     let state = states.get(grantId);
     if (state === undefined) {
-      const found = await readForScan(ctx.grants, grantId);
-      state = found === 'unreadable' ? 'unreadable' : found === null ? 'absent' : found.data.status === 'revoked' ? 'revoked' : 'live';
-      if (state === 'unreadable') result.unreadable++;
+      state = read(grantId);
       states.set(grantId, state);
     }
     return state;
   };
-  // Whether each client still exists, asked once per client per run.
-  const clientExists = new Map<string, Promise<boolean>>();
-  const existsClient = (clientId: string): Promise<boolean> => {
-    let exists = clientExists.get(clientId);
-    if (exists === undefined) {
-      exists = ctx.clients.get(clientId).then((found) => found !== null, () => true);
-      clientExists.set(clientId, exists);
-    }
-    return exists;
-  };
-  for await (const grantId of ctx.grants.ids()) {
-    let state = await stateOf(grantId);
-    if (state === 'live' && (await revokeOrphan(ctx, grantId, now, existsClient))) {
-      state = 'revoked';
-      states.set(grantId, state);
-    }
-    if ((state === 'revoked' || state === 'absent') && (await ctx.grants.delete(grantId))) result.grants++;
-  }
-  for await (const id of ctx.access.ids()) {
-    const state = await stateOf(id.slice(0, id.indexOf('/')));
-    if (state === 'unreadable') continue;
-    const record = state === 'live' ? await readForScan(ctx.access, id) : null;
-    if (record === 'unreadable') result.unreadable++;
-    // An access record is written only after its grant, so an absent grant means a dead token.
-    else if (record === null && (await ctx.access.delete(id))) result.accessTokens++;
-  }
-  for await (const id of ctx.sessions.ids()) {
-    const record = await readForScan(ctx.sessions, id);
-    if (record === 'unreadable') result.unreadable++;
-    else if (record === null && (await ctx.sessions.delete(id))) result.sessions++;
-  }
-  for (const index of [ctx.userGrants, ctx.clientGrants]) {
-    for await (const id of index.ids()) {
-      const state = await stateOf(id.slice(id.lastIndexOf('/') + 1));
-      if (state === 'live' || state === 'unreadable') continue;
-      if (state === 'absent') {
-        // The grant may be about to be created (index entries are written first): only stale entries go.
-        const entry = await readForScan(index, id);
-        if (entry === 'unreadable') {
-          result.unreadable++;
-          continue;
-        }
-        if (entry !== null && (entry.data.createdAt === undefined || entry.data.createdAt + INDEX_SETTLE_MS > now)) continue;
-      }
-      if (await index.delete(id)) result.indexEntries++;
-    }
-  }
-  result.auditEvents = await ctx.audit.sweep();
-  for (const adapter of adapters(ctx)) result.adapterExpired += (await adapter.deleteExpired?.()) ?? 0;
-  await ctx.audit.record({ type: 'cleanup', details: { ...result } });
-  return result;
 }
 
 /**
- * The repair path of `deleteClient`'s cascade: a live grant whose client no
- * longer exists (its `client-grant` index entry was lost) is revoked here.
- * Its tokens already stopped validating (validation checks the client); this
- * makes the grant itself say so. Only grants older than `INDEX_SETTLE_MS`,
- * so a client read that is not yet visible (KV) cannot revoke a new grant.
+ * Removes what can no longer be used, kind by kind from the registry: every
+ * record of a grant that ended, was revoked or was never redeemed in time;
+ * every record of a session that is gone; every other record once it
+ * expired; then lets each adapter drop what it holds physically expired.
+ * Logical expiry never depended on any of this. Records that cannot be
+ * opened are left in place and counted.
  */
-async function revokeOrphan(
-  ctx: StoreContext,
-  grantId: string,
-  now: number,
-  existsClient: (clientId: string) => Promise<boolean>,
-): Promise<boolean> {
-  const found = await readForScan(ctx.grants, grantId);
-  if (found === null || found === 'unreadable' || found.data.createdAt + INDEX_SETTLE_MS > now) return false;
-  if (await existsClient(found.data.clientId)) return false;
-  return revokeGrantById(ctx, grantId, 'client_deleted', found.data.clientId);
+export async function cleanupExpired(ctx: StoreContext): Promise<CleanupResult> {
+  const now = ctx.now();
+  const result: CleanupResult = { grants: 0, records: {}, adapterExpired: 0, unreadable: 0 };
+  const stateOf = grantStates(ctx, now);
+  const removedGrants = new Set<string>();
+  const unreadableGrants = new Set<string>();
+  const removed = (kind: string): void => void (result.records[kind] = (result.records[kind] ?? 0) + 1);
+  for (const { definition, collection } of ctx.kinds.all()) {
+    for await (const id of collection.ids()) {
+      const key = collection.keyOf(id);
+      let gone: boolean;
+      if (definition.ownedBy === 'grant') {
+        const grantId = partitionOf(key);
+        const state = await stateOf(grantId);
+        if (state === 'unreadable') {
+          unreadableGrants.add(grantId);
+          continue;
+        }
+        gone = isDead(state);
+        if (gone) removedGrants.add(grantId);
+      } else if (definition.ownedBy === 'session') {
+        gone = (await ctx.records.session.get(id).catch(() => 'unreadable' as const)) === null;
+      } else {
+        const record = await readForScan(collection, id);
+        if (record === 'unreadable') result.unreadable++;
+        gone = record === null;
+      }
+      if (gone && (await collection.delete(id))) removed(definition.kind);
+    }
+  }
+  result.grants = removedGrants.size;
+  result.unreadable += unreadableGrants.size;
+  for (const adapter of adapters(ctx)) result.adapterExpired += (await adapter.deleteExpired?.()) ?? 0;
+  const audit = await ctx.audit.prepare({ types: ['cleanup'], details: { grants: result.grants, adapterExpired: result.adapterExpired } }, randomId(8));
+  if (audit.length > 0) await ctx.singleUseAdapter.batch!(audit);
+  return result;
 }
 
+/** Counts over the registry's kinds: clients, active grants and their live tokens, audit events. */
 export async function stats(ctx: StoreContext): Promise<StatsResult> {
-  const now = ctx.now();
-  let clients = 0;
   let unreadable = 0;
-  for await (const id of ctx.clients.ids()) {
-    const record = await readForScan(ctx.clients, id);
-    if (record === 'unreadable') unreadable++;
-    else if (record !== null) clients++;
-  }
-  const grants = new Map<string, GrantRecord | null>();
-  let activeGrants = 0;
-  let activeRefreshTokens = 0;
-  for await (const grantId of ctx.grants.ids()) {
-    const found = await readForScan(ctx.grants, grantId);
-    if (found === 'unreadable') unreadable++;
-    const grant = found === 'unreadable' ? null : (found?.data ?? null);
-    grants.set(grantId, grant);
-    if (grant?.status !== 'active') continue;
-    activeGrants++;
-    const family = grant.refresh;
-    if (family?.current && family.lastUsedAt + ctx.policy.refreshIdleMs > now && grant.chainExpiresAt! > now) activeRefreshTokens++;
-  }
-  let activeAccessTokens = 0;
-  for await (const id of ctx.access.ids()) {
-    const grant = grants.get(id.slice(0, id.indexOf('/')));
-    if (grant?.status !== 'active') continue;
-    const record = await readForScan(ctx.access, id);
-    if (record === 'unreadable') unreadable++;
-    else if (record !== null) activeAccessTokens++;
-  }
+  const count = async (kind: RegisteredKind['collection'], include: (id: string) => Promise<boolean> = async () => true): Promise<number> => {
+    let total = 0;
+    for await (const id of kind.ids()) {
+      if (!(await include(id))) continue;
+      const record = await readForScan(kind, id);
+      if (record === 'unreadable') unreadable++;
+      else if (record !== null) total++;
+    }
+    return total;
+  };
+  const active = new Map<string, Promise<boolean>>();
+  const isActive = (grantId: string): Promise<boolean> => {
+    let known = active.get(grantId);
+    if (known === undefined) {
+      known = readGrantState(ctx, grantId).then(
+        (state) => state.grant !== null && state.live !== null && !state.revoked,
+        (error: unknown) => {
+          if (!(error instanceof IntegrityError)) throw error;
+          unreadable++;
+          return false;
+        },
+      );
+      active.set(grantId, known);
+    }
+    return known;
+  };
+  const ofActiveGrant = (id: string) => isActive(id.slice(0, id.indexOf('/')));
+  const clients = await count(ctx.records.client);
+  const activeGrants = await count(ctx.records.live, (id) => isActive(id));
+  const activeAccessTokens = await count(ctx.records.access, ofActiveGrant);
+  const activeRefreshTokens = await count(ctx.records.refresh, ofActiveGrant);
   return { clients, activeGrants, activeAccessTokens, activeRefreshTokens, auditEvents: await ctx.audit.count(), unreadable };
 }
 

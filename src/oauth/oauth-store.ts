@@ -1,75 +1,82 @@
-import { introspect, revokeToken, validateAccessToken } from './access.js';
-import { AuditLog } from './audit.js';
+import { InvalidRequestError } from '../errors.js';
+import { optionalInteger, requireObject } from '../util/validate.js';
+import { introspect, validateAccessToken } from './access.js';
 import { authenticateClient, deleteClient, getClient, listClients, registerClient, updateClient } from './clients.js';
 import { createContext, type StoreContext } from './context.js';
-import { listGrants, revokeGrant } from './grant-admin.js';
-import { createAuthorizationCode, exchangeAuthorizationCode } from './codes.js';
-import { refreshAccessToken } from './refresh.js';
-import { cleanupExpired, healthCheck, stats } from './lifecycle.js';
-import { resealAll } from './reseal.js';
-import { resolveOptions } from './policy.js';
-import { createSession, deleteSession, getSession, updateSession } from './sessions.js';
-import { readPageOptions } from './clients.js';
-import { optionalInteger, requireObject } from '../util/validate.js';
-import { InvalidRequestError } from '../errors.js';
+import { listClientGrants, listGrants, revokeGrant } from './grant-admin.js';
+import { createAuthorizationCode } from './grants/authorization-code.js';
+import type { GrantHandler } from './grants/handler.js';
+import { BUILT_IN_GRANTS } from './grants/index.js';
+import { requestToken } from './grants/run.js';
 import { onlyKeys, requireId, requireUserId } from './input.js';
-import type {
-  AccessTokenInfo,
-  AuditEventType,
-  CleanupResult,
-  ClientInfo,
-  CreateAuthorizationCodeParams,
-  CreateAuthorizationCodeResult,
-  CreateSessionParams,
-  ExchangeAuthorizationCodeParams,
-  HealthCheckResult,
-  IntrospectionResult,
-  ListClientsResult,
-  ListGrantsResult,
-  OAuthStoreApi,
-  OAuthStoreOptions,
-  PageOptions,
-  QueryAuditParams,
-  QueryAuditResult,
-  RefreshAccessTokenParams,
-  RegisterClientParams,
-  RegisterClientResult,
-  ResealResult,
-  RevokeTokenParams,
-  SessionInfo,
-  StatsResult,
-  TokenResult,
-  UpdateClientParams,
-  UpdateClientResult,
-  UpdateSessionParams,
+import { cleanupExpired, healthCheck, stats } from './lifecycle.js';
+import { resolveOptions } from './options.js';
+import { readPageOptions } from './paging.js';
+import { resealAll } from './reseal.js';
+import { revokeToken } from './revocation.js';
+import { createSession, deleteSession, getSession, updateSession } from './sessions.js';
+import {
+  AUDIT_EVENT_TYPES,
+  type AccessTokenInfo,
+  type AuditEventType,
+  type CleanupResult,
+  type ClientCredentialsParams,
+  type ClientInfo,
+  type CreateAuthorizationCodeParams,
+  type CreateAuthorizationCodeResult,
+  type CreateSessionParams,
+  type ExchangeAuthorizationCodeParams,
+  type HealthCheckResult,
+  type IntrospectionResult,
+  type ListClientsResult,
+  type ListGrantsResult,
+  type OAuthStoreOptions,
+  type PageOptions,
+  type QueryAuditParams,
+  type QueryAuditResult,
+  type RefreshAccessTokenParams,
+  type RegisterClientParams,
+  type RegisterClientResult,
+  type ResealResult,
+  type RevokeTokenParams,
+  type SessionInfo,
+  type StatsResult,
+  type TokenRequest,
+  type TokenResult,
+  type UpdateClientParams,
+  type UpdateClientResult,
+  type UpdateSessionParams,
+  type ValidateAccessTokenOptions,
 } from './types.js';
-
-const AUDIT_TYPES: readonly AuditEventType[] = [
-  'client_registered', 'client_updated', 'client_deleted', 'code_issued', 'code_used', 'access_token_issued',
-  'access_token_revoked', 'refresh_token_issued', 'refresh_token_used', 'refresh_token_revoked', 'session_created',
-  'session_completed', 'cleanup', 'security_violation',
-];
 
 /**
  * The authorization-server domain: clients, sessions, single-use codes with
- * PKCE, rotated refresh tokens with reuse detection, revocation,
- * introspection, grants per user and an audit trail, all sealed at rest.
+ * PKCE, rotated refresh tokens with reuse detection, client credentials,
+ * audience binding (RFC 8707), revocation, introspection, grants per user
+ * and per client, and an audit trail, all sealed at rest. Every transition
+ * (a code issued or redeemed, a refresh rotated, a grant revoked) is one
+ * atomic batch in the grant's partition of the single-use store, with its
+ * audit record inside.
  *
- * Single-use transitions need an atomic compare-and-set: construction throws
- * `ConsistencyError` unless `singleUseAdapter ?? adapter` is atomic. On
- * Cloudflare, pass KV as `adapter` and a Durable Object adapter as
- * `singleUseAdapter`.
+ * Construction throws `ConsistencyError` unless `singleUseAdapter ?? adapter`
+ * is atomic with atomic batches. On Cloudflare, pass KV as `adapter` and a
+ * Durable Object adapter as `singleUseAdapter` (or D1 for both).
+ *
+ * Grant types are handlers (see {@link GrantHandler}): the built-in
+ * `authorization_code`, `refresh_token` and `client_credentials`, plus any
+ * given in `grants`, all reachable through {@link OAuthStore.requestToken}.
  *
  * Ships from `oauth-vault`.
  *
  * @example
  * ```ts
- * import { Keyring, OAuthStore, memoryAdapter } from 'oauth-vault';
+ * import { Keyring, OAuthStore, generatePkce } from 'oauth-vault';
+ * import { memoryAdapter } from 'oauth-vault/memory';
  * const store = new OAuthStore({ keyring: await Keyring.fromSecret(secret), adapter: memoryAdapter() });
  * const { client } = await store.registerClient({ type: 'public', redirectUris: ['https://app.example/cb'] });
+ * const { codeVerifier, codeChallenge } = await generatePkce();
  * const { code } = await store.createAuthorizationCode({
- *   clientId: client.clientId, userId: 'user-1', redirectUri: 'https://app.example/cb',
- *   scope: ['read'], codeChallenge,
+ *   clientId: client.clientId, userId: 'user-1', redirectUri: 'https://app.example/cb', scope: ['read'], codeChallenge,
  * });
  * const tokens = await store.exchangeAuthorizationCode({
  *   code, clientId: client.clientId, redirectUri: 'https://app.example/cb', codeVerifier,
@@ -77,16 +84,13 @@ const AUDIT_TYPES: readonly AuditEventType[] = [
  * const info = await store.validateAccessToken(tokens.accessToken); // { userId: 'user-1', ... }
  * ```
  */
-export class OAuthStore implements OAuthStoreApi {
+export class OAuthStore {
   readonly #ctx: StoreContext;
 
-  /** @throws ConsistencyError when the single-use store is not atomic. */
+  /** @throws ConsistencyError when the single-use store is not atomic with atomic batches. */
   constructor(options: OAuthStoreOptions) {
     const resolved = resolveOptions(options);
-    this.#ctx = createContext({
-      ...resolved,
-      audit: (main) => new AuditLog(main, resolved.keyring, resolved.now, resolved.policy.auditRetentionMs, resolved.onAuditError),
-    });
+    this.#ctx = createContext(resolved, registerGrants(resolved.grants));
   }
 
   /** Registers a client; a confidential client's secret is returned here only. */
@@ -99,7 +103,7 @@ export class OAuthStore implements OAuthStoreApi {
   updateClient(clientId: string, params: UpdateClientParams): Promise<UpdateClientResult> {
     return updateClient(this.#ctx, clientId, params);
   }
-  /** Deletes a client and revokes every grant (and token) it holds. */
+  /** Deletes a client and revokes every grant (and token) it holds. Returns whether it existed. */
   deleteClient(clientId: string): Promise<boolean> {
     return deleteClient(this.#ctx, clientId);
   }
@@ -130,37 +134,67 @@ export class OAuthStore implements OAuthStoreApi {
     return deleteSession(this.#ctx, sessionId);
   }
 
-  /** Issues a single-use code (default 60 s) bound to client, redirect URI and PKCE challenge. */
+  /** Issues a single-use code (default 60 s) bound to client, redirect URI and PKCE challenge: one atomic call. */
   createAuthorizationCode(params: CreateAuthorizationCodeParams): Promise<CreateAuthorizationCodeResult> {
     return createAuthorizationCode(this.#ctx, params);
   }
   /**
-   * Redeems a code exactly once. Client, redirect URI and PKCE are checked
-   * first; an authenticated second redemption revokes the grant.
+   * Redeems a code exactly once (one atomic call). Client, redirect URI and
+   * PKCE are checked first; an authenticated second redemption revokes the grant.
+   * @throws InvalidGrantError, InvalidClientError, UnauthorizedClientError, InvalidTargetError
    */
   exchangeAuthorizationCode(params: ExchangeAuthorizationCodeParams): Promise<TokenResult> {
-    return exchangeAuthorizationCode(this.#ctx, params);
+    return requestToken(this.#ctx, { ...params, grantType: 'authorization_code' });
   }
-  /** Rotates a refresh token; reuse of a rotated one revokes the grant. */
+  /**
+   * Rotates a refresh token (one atomic call); reuse of a rotated one revokes the grant.
+   * @throws InvalidGrantError, InvalidClientError, InvalidScopeError, InvalidTargetError, UnauthorizedClientError
+   */
   refreshAccessToken(params: RefreshAccessTokenParams): Promise<TokenResult> {
-    return refreshAccessToken(this.#ctx, params);
+    return requestToken(this.#ctx, { ...params, grantType: 'refresh_token' });
   }
-  /** What a live access token stands for, or null (unknown, expired, revoked). */
-  validateAccessToken(accessToken: string): Promise<AccessTokenInfo | null> {
-    return validateAccessToken(this.#ctx, accessToken);
+  /**
+   * The client credentials grant (RFC 6749 §4.4): a confidential client gets
+   * an access token for itself, within its registered scope; no refresh token.
+   * @throws InvalidClientError, UnauthorizedClientError (public clients, or not registered for it), InvalidScopeError, InvalidTargetError
+   */
+  issueClientCredentials(params: ClientCredentialsParams): Promise<TokenResult> {
+    return requestToken(this.#ctx, { ...params, grantType: 'client_credentials' });
+  }
+  /**
+   * A token request for any registered grant type (built-in or from the
+   * `grants` option): the generic entry of a token endpoint.
+   * @throws UnsupportedGrantTypeError for a grant type no handler answers.
+   */
+  requestToken(request: TokenRequest): Promise<TokenResult> {
+    return requestToken(this.#ctx, request);
+  }
+
+  /**
+   * What a live access token stands for, or null (unknown, expired, revoked,
+   * or for another resource than `options.resource`).
+   */
+  validateAccessToken(accessToken: string, options?: ValidateAccessTokenOptions): Promise<AccessTokenInfo | null> {
+    return validateAccessToken(this.#ctx, accessToken, options);
   }
   /** RFC 7662 introspection; `{ active: false }` carries no reason. */
   introspect(token: string): Promise<IntrospectionResult> {
     return introspect(this.#ctx, token);
   }
-  /** RFC 7009 revocation. */
+  /** RFC 7009 revocation: one atomic call. */
   revokeToken(params: RevokeTokenParams): Promise<void> {
     return revokeToken(this.#ctx, params);
   }
 
+  /** A user's active grants (through the user index, never a scan). */
   listGrants(userId: string, options?: PageOptions): Promise<ListGrantsResult> {
     return listGrants(this.#ctx, userId, options);
   }
+  /** A client's active grants, client credentials included. */
+  listClientGrants(clientId: string, options?: PageOptions): Promise<ListGrantsResult> {
+    return listClientGrants(this.#ctx, clientId, options);
+  }
+  /** Revokes a grant and every token of it. Returns whether this call revoked it. */
   revokeGrant(grantId: string): Promise<boolean> {
     return revokeGrant(this.#ctx, grantId);
   }
@@ -169,7 +203,7 @@ export class OAuthStore implements OAuthStoreApi {
   async queryAudit(params: QueryAuditParams = {}): Promise<QueryAuditResult> {
     const p = requireObject('params', params);
     onlyKeys('params', p, ['type', 'clientId', 'userId', 'since', 'until', 'cursor', 'limit']);
-    if (p.type !== undefined && !AUDIT_TYPES.includes(p.type as AuditEventType)) {
+    if (p.type !== undefined && !AUDIT_EVENT_TYPES.includes(p.type as AuditEventType)) {
       throw new InvalidRequestError('type', 'must be an audit event type');
     }
     const { cursor, limit } = readPageOptions({ cursor: p.cursor, limit: p.limit }, null);
@@ -177,27 +211,36 @@ export class OAuthStore implements OAuthStoreApi {
     const userId = p.userId === undefined ? undefined : requireUserId('userId', p.userId);
     const since = optionalInteger('since', p.since, 0, Number.MAX_SAFE_INTEGER);
     const until = optionalInteger('until', p.until, 0, Number.MAX_SAFE_INTEGER);
-    const audit = this.#ctx.audit;
-    return audit.query({
+    const ctx = this.#ctx;
+    let user: { userLookupIds: string[]; userGrantIds: Set<string> } | undefined;
+    if (userId !== undefined) {
+      const userLookupIds = await ctx.audit.userLookupIds(userId);
+      // Operations that did not name the user (a redemption, a refresh) are found through the user's grants.
+      const userGrantIds = new Set<string>();
+      for (const lookup of userLookupIds) {
+        for await (const id of ctx.records.userGrant.ids(`${lookup}/`)) userGrantIds.add(id.slice(id.lastIndexOf('/~') + 2));
+      }
+      user = { userLookupIds, userGrantIds };
+    }
+    return ctx.audit.query({
       ...(p.type !== undefined && { type: p.type as AuditEventType }),
       ...(clientId !== undefined && { clientId }),
-      ...(userId !== undefined && { userLookupIds: await audit.userLookupIds(userId) }),
+      ...user,
       ...(since !== undefined && { since }),
       ...(until !== undefined && { until }),
-      ...(cursor !== undefined && { cursor }),
       limit,
+      ...(cursor !== undefined && { cursor }),
     });
   }
 
-  /** Removes expired and revoked data; returns counts. Run it on a schedule. */
+  /** Removes expired and revoked data (scans; run it from a cron). Returns counts. */
   cleanupExpired(): Promise<CleanupResult> {
     return cleanupExpired(this.#ctx);
   }
   /**
-   * Re-encryption sweep: re-seals every record sealed under an older key of
-   * the ring with the current key (compare-and-set, both adapters) and moves
-   * per-user grant index entries to the current lookup id. Run it after a
-   * rotation, before dropping the old key; see reseal.ts for what a key's
+   * The re-encryption sweep: re-seals every record sealed under an older key
+   * of the ring with the current one. Run it after putting a new key first in
+   * the rotation, before dropping the old key; see reseal.ts for what a key's
    * lookup ids still need before it can go.
    */
   resealAll(): Promise<ResealResult> {
@@ -211,4 +254,25 @@ export class OAuthStore implements OAuthStoreApi {
   healthCheck(): Promise<HealthCheckResult> {
     return healthCheck(this.#ctx);
   }
+}
+
+/** The grant registry: the built-in handlers, then the app's (a handler for a built-in type replaces it). */
+function registerGrants(extra: readonly GrantHandler[]): Map<string, GrantHandler> {
+  const grants = new Map<string, GrantHandler>();
+  for (const handler of BUILT_IN_GRANTS) grants.set(handler.type, handler);
+  extra.forEach((handler, index) => {
+    const field = `options.grants[${index}]`;
+    if (typeof handler !== 'object' || handler === null) throw new InvalidRequestError(field, 'must be a GrantHandler');
+    if (typeof handler.type !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(handler.type)) {
+      throw new InvalidRequestError(`${field}.type`, 'must be a grant type name (printable ASCII)');
+    }
+    if (!Array.isArray(handler.parameters) || handler.parameters.some((name) => typeof name !== 'string')) {
+      throw new InvalidRequestError(`${field}.parameters`, 'must be an array of parameter names');
+    }
+    if (typeof handler.parse !== 'function' || typeof handler.issue !== 'function') {
+      throw new InvalidRequestError(field, 'must have parse() and issue()');
+    }
+    grants.set(handler.type, handler);
+  });
+  return grants;
 }

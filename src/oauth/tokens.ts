@@ -3,7 +3,8 @@ import { timingSafeEqual } from '../crypto/compare.js';
 import { randomId, randomToken } from '../crypto/random.js';
 
 /**
- * Token, code and handle formats: `<tag>_<grantId>.<secret>`.
+ * Token, code and handle formats: `<tag>_<grantId>.<secret>` (a session
+ * handle: `ovs_<sessionId>.<secret>`).
  *
  * The grant id is a random routing prefix (it picks the storage partition, so
  * a Durable Object adapter serializes one grant's transitions in one object);
@@ -11,15 +12,17 @@ import { randomId, randomToken } from '../crypto/random.js';
  * of the whole string are stored.
  */
 
-export type TokenKind = 'code' | 'access' | 'refresh';
+export type TokenKind = 'code' | 'access' | 'refresh' | 'session';
 
-const TAGS: Record<TokenKind, string> = { code: 'ovc', access: 'ova', refresh: 'ovr' };
+// The routing id of a session handle is a session id, not a grant id: same shape.
+const TAGS: Record<TokenKind, string> = { code: 'ovc', access: 'ova', refresh: 'ovr', session: 'ovs' };
 const GRANT_ID = /^[A-Za-z0-9_-]{22}$/;
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
 
 /** Lookup-id contexts: one per kind of secret, so ids of different kinds never collide. */
 export const LOOKUP = {
   code: 'oauth/code',
+  codeBinding: 'oauth/code-binding',
   access: 'oauth/access-token',
   refresh: 'oauth/refresh-token',
   session: 'oauth/session',
@@ -54,7 +57,7 @@ export function parseToken(kind: TokenKind, token: string): string | null {
 
 /** Which kind a token claims to be, from its tag; null when none. */
 export function kindOf(token: string): TokenKind | null {
-  for (const kind of ['access', 'refresh', 'code'] as const) if (parseToken(kind, token) !== null) return kind;
+  for (const kind of ['access', 'refresh', 'code', 'session'] as const) if (parseToken(kind, token) !== null) return kind;
   return null;
 }
 

@@ -1,13 +1,15 @@
-import type { StorageAdapter } from '../adapter.js';
+import type { StorageAdapter } from '../storage/contract.js';
 import type { Keyring } from '../crypto/keyring.js';
+import type { GrantHandler } from './grants/handler.js';
+import type { RecordKind } from './record-kinds.js';
 
 /**
  * Public option, parameter and result types of {@link OAuthStore}.
  *
  * Conventions: timestamps are epoch milliseconds (`...At`), durations given
  * as policy are seconds (`...Seconds`, like OAuth's `expires_in`), scopes are
- * arrays of RFC 6749 §3.3 scope tokens. Only `introspect` answers in the RFC
- * 7662 wire shape (snake_case, seconds).
+ * arrays of RFC 6749 §3.3 scope tokens, resources are RFC 8707 absolute URIs.
+ * Only `introspect` answers in the RFC 7662 wire shape (snake_case, seconds).
  *
  * @module
  */
@@ -15,8 +17,10 @@ import type { Keyring } from '../crypto/keyring.js';
 /** Client kind (RFC 6749 §2.1). Public clients have no secret and must use PKCE. */
 export type ClientType = 'public' | 'confidential';
 
-/** Grant types a client may use. */
-export type GrantType = 'authorization_code' | 'refresh_token';
+/** The grant types of the built-in handlers. A store may register more (`grants` option). */
+export const BUILT_IN_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+/** A grant type a client may be registered for: a built-in one, or one a registered handler adds. */
+export type GrantType = (typeof BUILT_IN_GRANT_TYPES)[number] | (string & {});
 
 /** PKCE methods (RFC 7636). `plain` only when `allowPlainPkce` is set. */
 export type PkceMethod = 'S256' | 'plain';
@@ -29,6 +33,9 @@ export interface RefreshGraceOptions {
   maxUses: number;
 }
 
+/** How much of the audit trail is kept: every operation as one sealed record, or nothing. */
+export type AuditMode = 'events' | 'off';
+
 /** Policy knobs of an {@link OAuthStore}; every one has a safe default. */
 export interface OAuthStorePolicy {
   /** Authorization code lifetime; default 60, at most 600. */
@@ -37,7 +44,7 @@ export interface OAuthStorePolicy {
   accessTokenTtlSeconds?: number;
   /** Refresh token idle expiry: a refresh token unused this long is dead; default 30 days. */
   refreshTokenIdleSeconds?: number;
-  /** Absolute lifetime of a grant's refresh chain, from the code exchange; default 90 days. */
+  /** Absolute lifetime of a grant (its refresh chain), from the authorization; default 90 days. */
   grantLifetimeSeconds?: number;
   /** Authorization session lifetime; default 600, at most 3600. */
   sessionTtlSeconds?: number;
@@ -54,6 +61,31 @@ export interface OAuthStorePolicy {
   refreshGrace?: RefreshGraceOptions;
   /** Age after which `cleanupExpired` drops audit events; default 90 days. */
   auditRetentionSeconds?: number;
+  /** `"events"` (default): one sealed record per operation, written in the same transaction; `"off"`: none. */
+  audit?: AuditMode;
+  /**
+   * The resources (RFC 8707 audiences) this server issues tokens for. When
+   * given, a request naming any other gets `InvalidTargetError`
+   * (`invalid_target`). Default: any absolute URI.
+   */
+  resources?: string[];
+  /**
+   * How long a client record is reused within this isolate, in seconds
+   * (0..3600); default 60. Saves a read on every validation and client
+   * authentication. What it delays: a rotated secret still works, and a
+   * deleted client still authenticates, for up to this long in an isolate
+   * that had read it. (Its grants are revoked at once by `deleteClient`; a
+   * grant issued while the deletion ran stops validating within this time.)
+   * On KV the record itself may be stale for about 60 s anyway.
+   */
+  clientCacheSeconds?: number;
+  /**
+   * Edge validation: how long a successful `validateAccessToken` answer is
+   * reused within this isolate, in seconds (0..300); default 0, so every
+   * validation reads storage and a revocation takes effect at once. With N,
+   * a revoked token may still validate in an isolate for up to N seconds.
+   */
+  validationCacheSeconds?: number;
 }
 
 /** Options of `new OAuthStore(...)`. */
@@ -61,26 +93,23 @@ export interface OAuthStoreOptions extends OAuthStorePolicy {
   /** Keys that seal every record and compute every lookup id. */
   keyring: Keyring;
   /**
-   * Storage for clients, sessions, the user/client grant indexes and the audit
-   * trail. May be non-atomic (KV) when `singleUseAdapter` is atomic.
+   * Storage for clients. May be non-atomic (KV) when `singleUseAdapter` is
+   * atomic.
    */
   adapter: StorageAdapter;
   /**
-   * Atomic storage for every record that belongs to a grant: the grant record
-   * (code state, refresh family, revocation status) and its access tokens.
-   * Defaults to `adapter`. Keys are partitioned by grant id.
+   * Atomic storage with atomic batches for everything that changes with a
+   * grant or a session: grants, codes, tokens, sessions, the grant indexes
+   * and the audit trail. Defaults to `adapter`. Keys are partitioned by
+   * grant (or session) id.
    */
   singleUseAdapter?: StorageAdapter;
   /** Clock, epoch milliseconds (tests inject one). */
   now?: () => number;
-  /**
-   * Called when an audit event could not be written. Audit events are written
-   * after the change they describe is committed, so the call that made the
-   * change still succeeds. Default: `console.error` with the error's code or
-   * class name only. Never receives a token or secret (the error may carry a
-   * backend's message: log with care).
-   */
-  onAuditError?: (error: unknown, event: { type: AuditEventType; clientId?: string; grantId?: string }) => void;
+  /** Grant handlers besides the built-in ones (see `GrantHandler`); a handler for a built-in type replaces it. */
+  grants?: readonly GrantHandler[];
+  /** Record kinds besides the built-in ones (custom grants' own records): re-sealed and cleaned up like the others. */
+  records?: readonly RecordKind[];
 }
 
 /** A registered client as returned to callers (never holds the secret). */
@@ -92,6 +121,8 @@ export interface ClientInfo {
   grantTypes: GrantType[];
   /** Scopes the client may request; empty means any. */
   scope: string[];
+  /** Resources (RFC 8707) the client may request tokens for; empty means any the store allows. */
+  resources: string[];
   /** App data (JSON), stored encrypted. */
   metadata?: unknown;
   createdAt: number;
@@ -100,13 +131,15 @@ export interface ClientInfo {
 
 export interface RegisterClientParams {
   type: ClientType;
-  /** Absolute `https` URIs, or `http` on a loopback host; no fragment. 1..20 entries. */
-  redirectUris: string[];
+  /** Absolute `https` URIs, or `http` on a loopback host; no fragment. 0..20 entries (at least 1 for `authorization_code`). */
+  redirectUris?: string[];
   name?: string;
   /** Default `['authorization_code', 'refresh_token']`. */
   grantTypes?: GrantType[];
   /** Allowed scopes; default none listed (any scope). */
   scope?: string[];
+  /** Allowed resources (RFC 8707); default none listed (any the store allows). */
+  resources?: string[];
   /** App data (JSON, at most 16 KiB), stored encrypted. */
   metadata?: unknown;
 }
@@ -122,6 +155,7 @@ export interface UpdateClientParams {
   redirectUris?: string[];
   grantTypes?: GrantType[];
   scope?: string[];
+  resources?: string[];
   metadata?: unknown;
   /** Issue a new secret (confidential clients); the old one stops working. */
   rotateSecret?: boolean;
@@ -155,7 +189,8 @@ export interface SessionInfo {
   state?: string;
   codeChallenge?: string;
   codeChallengeMethod?: PkceMethod;
-  resource?: string;
+  /** Resources (RFC 8707) the authorization request named. */
+  resources?: string[];
   /** Set once the user authenticated. */
   userId?: string;
   /** App data (JSON), stored encrypted. */
@@ -181,7 +216,8 @@ export interface CreateSessionParams {
   codeChallenge?: string;
   /** Default `S256` when a challenge is given. */
   codeChallengeMethod?: PkceMethod;
-  resource?: string;
+  /** Resources (RFC 8707): one or more absolute URIs the tokens will be for. */
+  resources?: string[];
   /** Session lifetime; default the store's `sessionTtlSeconds`. */
   ttlSeconds?: number;
 }
@@ -206,8 +242,8 @@ export interface CreateAuthorizationCodeParams {
   codeChallenge?: string;
   /** Default `S256`; `plain` only with `allowPlainPkce`. */
   codeChallengeMethod?: PkceMethod;
-  /** Resource indicator (RFC 8707), an absolute URI. */
-  resource?: string;
+  /** Resources (RFC 8707): the audiences of the grant's tokens. */
+  resources?: string[];
   /** App data (JSON, at most 16 KiB), stored encrypted, returned by `validateAccessToken`. */
   props?: unknown;
   /** Code lifetime; default the store's `codeTtlSeconds`, at most 600. */
@@ -238,15 +274,31 @@ export interface ExchangeAuthorizationCodeParams extends ClientCredentials {
   redirectUri?: string;
   /** PKCE verifier: required iff a challenge was stored. */
   codeVerifier?: string;
+  /** Narrow the access token to these of the grant's resources (RFC 8707). */
+  resources?: string[];
 }
 
 export interface RefreshAccessTokenParams extends ClientCredentials {
   refreshToken: string;
   /** Narrower scope for the new access token (subset of the grant's). */
   scope?: string[];
+  /** Narrower audience for the new access token (subset of the grant's resources). */
+  resources?: string[];
 }
 
-/** Tokens issued by an exchange or a refresh. */
+export interface ClientCredentialsParams extends ClientCredentials {
+  /** Default: the client's registered scope. */
+  scope?: string[];
+  resources?: string[];
+}
+
+/** A token request for any registered grant type (`requestToken`). */
+export interface TokenRequest extends ClientCredentials {
+  grantType: GrantType;
+  [parameter: string]: unknown;
+}
+
+/** Tokens issued by a grant. */
 export interface TokenResult {
   accessToken: string;
   tokenType: 'Bearer';
@@ -257,19 +309,33 @@ export interface TokenResult {
   /** Seconds until the refresh token expires (idle or absolute, whichever first). */
   refreshTokenExpiresIn?: number;
   scope: string[];
+  /** The access token's audiences (RFC 8707), when the grant has any. */
+  resources?: string[];
   grantId: string;
 }
 
 /** What a valid access token stands for. */
 export interface AccessTokenInfo {
   clientId: string;
+  /** The subject: the user, or for `client_credentials` the client itself. */
   userId: string;
+  grantType: GrantType;
   scope: string[];
   grantId: string;
   issuedAt: number;
   expiresAt: number;
-  resource?: string;
+  /** The token's audiences (RFC 8707). */
+  resources?: string[];
   props?: unknown;
+}
+
+export interface ValidateAccessTokenOptions {
+  /**
+   * The resource being served (RFC 8707): a token whose audiences do not
+   * include it validates as `null`. A token without audiences is accepted
+   * only where the store has no `resources` configured.
+   */
+  resource?: string;
 }
 
 /** RFC 7662 response: `{ active: false }` carries nothing else, ever. */
@@ -284,7 +350,7 @@ export type IntrospectionResult =
       exp: number;
       iat: number;
       token_type?: 'Bearer';
-      aud?: string;
+      aud?: string | string[];
     };
 
 export type TokenTypeHint = 'access_token' | 'refresh_token';
@@ -294,16 +360,18 @@ export interface RevokeTokenParams extends ClientCredentials {
   tokenTypeHint?: TokenTypeHint;
 }
 
-/** An active grant as listed for a user. */
+/** An active grant as listed for a user or a client. */
 export interface GrantInfo {
   grantId: string;
+  grantType: GrantType;
   clientId: string;
   userId: string;
   scope: string[];
-  resource?: string;
+  resources?: string[];
   props?: unknown;
+  /** When the grant became active (code exchanged, client credentials issued). */
   createdAt: number;
-  /** Absolute end of the refresh chain. */
+  /** Absolute end of the grant. */
   expiresAt: number;
 }
 
@@ -314,29 +382,31 @@ export interface ListGrantsResult {
   unreadable?: number;
 }
 
-/** Audit event types: every change to clients, codes, tokens and sessions, cleanup, and detected attacks. */
-export type AuditEventType =
-  | 'client_registered'
-  | 'client_updated'
-  | 'client_deleted'
-  | 'code_issued'
-  | 'code_used'
-  | 'access_token_issued'
-  | 'access_token_revoked'
-  | 'refresh_token_issued'
-  | 'refresh_token_used'
-  | 'refresh_token_revoked'
-  | 'session_created'
-  | 'session_completed'
-  | 'cleanup'
-  | 'security_violation';
+/** Audit event types: changes to clients, codes, tokens and sessions, cleanup, and detected attacks. */
+export const AUDIT_EVENT_TYPES = [
+  'client_registered',
+  'client_updated',
+  'client_deleted',
+  'code_issued',
+  'code_used',
+  'access_token_issued',
+  'access_token_revoked',
+  'refresh_token_issued',
+  'refresh_token_used',
+  'refresh_token_revoked',
+  'session_created',
+  'session_completed',
+  'cleanup',
+  'security_violation',
+] as const;
+export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
 export interface AuditEvent {
   id: string;
   type: AuditEventType;
   at: number;
   clientId?: string;
-  /** Lookup id of the user (HMAC), never the user id. */
+  /** Lookup id of the user (HMAC), never the user id; absent where the operation did not name the user. */
   userLookupId?: string;
   grantId?: string;
   /** Event details (stored encrypted). Never contains a token or secret. */
@@ -346,7 +416,7 @@ export interface AuditEvent {
 export interface QueryAuditParams extends PageOptions {
   type?: AuditEventType;
   clientId?: string;
-  /** Matched through its lookup id. */
+  /** Matched through its lookup id, and through the user's grants. */
   userId?: string;
   /** Inclusive lower bound, epoch ms. */
   since?: number;
@@ -355,7 +425,7 @@ export interface QueryAuditParams extends PageOptions {
 }
 
 export interface QueryAuditResult {
-  /** Newest first. */
+  /** Newest first. A page may hold fewer than `limit` events and still have a cursor (each page examines a bounded number of records). */
   events: AuditEvent[];
   cursor?: string;
   /** Events that could not be opened (a dropped key); present only when > 0. */
@@ -363,11 +433,10 @@ export interface QueryAuditResult {
 }
 
 export interface CleanupResult {
+  /** Grants removed (revoked, expired, or never redeemed), with every record of theirs. */
   grants: number;
-  accessTokens: number;
-  sessions: number;
-  indexEntries: number;
-  auditEvents: number;
+  /** Records removed, per record kind (a grant's records included). */
+  records: Record<string, number>;
   /** Entries removed by `adapter.deleteExpired` (both adapters). */
   adapterExpired: number;
   /** Records that could not be opened (a dropped key, tampering): left in place and counted. */
@@ -387,53 +456,11 @@ export interface StatsResult {
   activeAccessTokens: number;
   activeRefreshTokens: number;
   auditEvents: number;
-  /** Client and grant records that could not be opened (a dropped key, tampering). */
+  /** Records that could not be opened (a dropped key, tampering). */
   unreadable: number;
 }
 
 export interface HealthCheckResult {
   ok: boolean;
   checks: { name: string; ok: boolean; error?: string }[];
-}
-
-/**
- * The entry points of `OAuthStore` (implemented by the class in
- * `oauth-store.ts`). Every method refuses bad input with
- * `InvalidRequestError` naming the field, leaving the store unchanged.
- */
-export interface OAuthStoreApi {
-  registerClient(params: RegisterClientParams): Promise<RegisterClientResult>;
-  getClient(clientId: string): Promise<ClientInfo | null>;
-  updateClient(clientId: string, params: UpdateClientParams): Promise<UpdateClientResult>;
-  /** Revokes every grant of the client, then deletes it. Returns whether it existed. */
-  deleteClient(clientId: string): Promise<boolean>;
-  listClients(options?: PageOptions): Promise<ListClientsResult>;
-  /** @throws InvalidClientError (same error for unknown client and bad secret). */
-  authenticateClient(clientId: string, clientSecret?: string): Promise<ClientInfo>;
-
-  createSession(params: CreateSessionParams): Promise<SessionInfo>;
-  getSession(sessionId: string): Promise<SessionInfo | null>;
-  updateSession(sessionId: string, params: UpdateSessionParams): Promise<SessionInfo>;
-  deleteSession(sessionId: string): Promise<boolean>;
-
-  createAuthorizationCode(params: CreateAuthorizationCodeParams): Promise<CreateAuthorizationCodeResult>;
-  /** @throws InvalidGrantError, InvalidClientError */
-  exchangeAuthorizationCode(params: ExchangeAuthorizationCodeParams): Promise<TokenResult>;
-  /** @throws InvalidGrantError, InvalidClientError, InvalidScopeError, UnauthorizedClientError */
-  refreshAccessToken(params: RefreshAccessTokenParams): Promise<TokenResult>;
-  validateAccessToken(accessToken: string): Promise<AccessTokenInfo | null>;
-  introspect(token: string): Promise<IntrospectionResult>;
-  /** RFC 7009: unknown token is success. @throws InvalidClientError, UnauthorizedClientError */
-  revokeToken(params: RevokeTokenParams): Promise<void>;
-
-  listGrants(userId: string, options?: PageOptions): Promise<ListGrantsResult>;
-  /** Returns whether an active grant was revoked. */
-  revokeGrant(grantId: string): Promise<boolean>;
-
-  queryAudit(params?: QueryAuditParams): Promise<QueryAuditResult>;
-  cleanupExpired(): Promise<CleanupResult>;
-  /** Re-encryption sweep: moves every record sealed under an older key to the current one. */
-  resealAll(): Promise<ResealResult>;
-  stats(): Promise<StatsResult>;
-  healthCheck(): Promise<HealthCheckResult>;
 }

@@ -1,4 +1,4 @@
-import type { BatchOperation, StorageAdapter, WriteCondition } from '../adapter.js';
+import type { BatchOperation, DeleteCondition, StorageAdapter, StoredEntry, WriteCondition } from '../storage/contract.js';
 import type { Keyring } from '../crypto/keyring.js';
 import { IntegrityError, InvalidRequestError } from '../errors.js';
 import { fromUtf8, utf8 } from '../util/bytes.js';
@@ -110,7 +110,11 @@ export class RecordCollection<T> {
 
   /** Reads and opens a record; `null` when absent or logically expired. */
   async get(id: string): Promise<StoredRecord<T> | null> {
-    const entry = await this.#store.adapter.get(this.keyOf(id));
+    return this.open(id, await this.#store.adapter.get(this.keyOf(id)));
+  }
+
+  /** Opens an entry of this kind read elsewhere (a batch `get`); `null` when absent or logically expired. */
+  async open(id: string, entry: StoredEntry | null): Promise<StoredRecord<T> | null> {
     if (!entry) return null;
     const body = await this.#open(id, entry.value);
     if (body.x !== null && body.x <= this.#store.now()) return null;
@@ -149,6 +153,21 @@ export class RecordCollection<T> {
       ...(options.expiresAt !== undefined && { expiresAt: options.expiresAt }),
       ...(options.condition && { condition: options.condition }),
     };
+  }
+
+  /** A `check` for an atomic batch: `condition` must hold for this record. */
+  prepareCheck(id: string, condition: WriteCondition): BatchOperation {
+    return { type: 'check', key: this.keyOf(id), condition };
+  }
+
+  /** A `get` for an atomic batch; open the entry it returns with {@link open}. */
+  prepareGet(id: string): BatchOperation {
+    return { type: 'get', key: this.keyOf(id) };
+  }
+
+  /** A `delete` for an atomic batch. */
+  prepareDelete(id: string, condition?: DeleteCondition): BatchOperation {
+    return { type: 'delete', key: this.keyOf(id), ...(condition && { condition }) };
   }
 
   /** Lists record ids of this kind under an id prefix, one page at a time. */

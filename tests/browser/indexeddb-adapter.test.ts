@@ -1,8 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { indexedDbAdapter } from '../../adapters/indexeddb/index.js';
 import { StorageError } from '../../src/errors.js';
-import { describeAdapterConformance, describeNegativeControl } from '../conformance/adapter-conformance.js';
-import { describeBatchInputChecks } from '../conformance/batch-input.js';
+import { describeAdapterConformance } from '../../src/storage/conformance/index.js';
 
 // A fresh database name per run: Chromium's profile may outlive one run.
 const run = Math.random().toString(36).slice(2, 8);
@@ -10,11 +9,8 @@ const run = Math.random().toString(36).slice(2, 8);
 describeAdapterConformance('indexeddb (Chromium)', {
   create: (clock) => indexedDbAdapter({ name: `conformance-${run}`, now: clock.now }),
 });
-describeBatchInputChecks('indexeddb (Chromium)', () => indexedDbAdapter({ name: `batch-input-${run}` }));
 
 describe('indexeddb adapter in Chromium', () => {
-  describeNegativeControl('indexeddb (Chromium)', () => indexedDbAdapter({ name: `control-${run}` }));
-
   test('a second connection that upgrades the database is not blocked: the first steps aside and reopens', async () => {
     const name = `upgrade-${run}`;
     const first = indexedDbAdapter({ name });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { indexedDbAdapter, indexedDbStorage } from '../../adapters/indexeddb/index.js';
-import { TokenVault, type TokenVaultOptions, type VaultStorage } from '../../src/client/index.js';
+import { TokenVault, type TokenVaultOptions, type VaultStorage } from '../../src/index.js';
 import { InvalidRequestError } from '../../src/errors.js';
 import { describeTokenVaultCases, dumpDatabase as dumpDatabaseOf, rawText as rawTextOf, rotatingServer } from '../shared/token-vault-cases.js';
 

@@ -1,4 +1,4 @@
-import type { StorageAdapter } from '../../src/adapter.js';
+import type { StorageAdapter } from '../../src/storage/contract.js';
 
 /**
  * The one secret scanner of the test suites: dump what an adapter (or a

@@ -6,22 +6,18 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import { indexedDbAdapter, indexedDbStorage } from '../../adapters/indexeddb/index.js';
 import { IdbConnection } from '../../adapters/indexeddb/connection.js';
 import { NotSupportedError } from '../../src/errors.js';
-import { describeAdapterConformance, describeNegativeControl } from '../conformance/adapter-conformance.js';
-import { describeBatchInputChecks } from '../conformance/batch-input.js';
+import { describeAdapterConformance } from '../../src/storage/conformance/index.js';
 
 const factory = new IDBFactory();
 
 describeAdapterConformance('indexeddb (fake-indexeddb, Node)', {
   create: (clock) => indexedDbAdapter({ name: 'conformance', indexedDB: factory, now: clock.now }),
 });
-describeBatchInputChecks('indexeddb (fake-indexeddb, Node)', () => indexedDbAdapter({ name: 'batch-input', indexedDB: factory }));
 
 describe('indexeddb adapter in Node', () => {
   afterEach(() => {
     vi.unstubAllGlobals();
   });
-
-  describeNegativeControl('indexeddb (fake-indexeddb)', () => indexedDbAdapter({ name: 'control', indexedDB: factory }));
 
   test('without IndexedDB: NotSupportedError on first use (not at import or construction)', async () => {
     vi.stubGlobal('indexedDB', undefined);

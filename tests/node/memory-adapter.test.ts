@@ -1,7 +1,4 @@
-import { memoryAdapter } from '../../src/index.js';
-import { describeAdapterConformance, describeNegativeControl } from '../conformance/adapter-conformance.js';
-import { describeBatchInputChecks } from '../conformance/batch-input.js';
+import { memoryAdapter } from '../../adapters/memory/index.js';
+import { describeAdapterConformance } from '../../src/storage/conformance/index.js';
 
 describeAdapterConformance('memory', { create: (clock) => memoryAdapter({ now: clock.now }) });
-describeNegativeControl('memory', () => memoryAdapter());
-describeBatchInputChecks('memory', () => memoryAdapter());

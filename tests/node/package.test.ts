@@ -55,19 +55,22 @@ describe('built package', () => {
 
   test('the README names exactly the subpaths that exports defines', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
-    const named = new Set([...readme.matchAll(/`(oauth-vault(?:\/[a-z-]+)?)`/g)].map((match) => match[1]));
+    const named = new Set([...readme.matchAll(/`(oauth-vault(?:\/[a-z0-9-]+)*)`/g)].map((match) => match[1]));
     const exported = Object.keys(packageJson.exports)
       .filter((subpath) => subpath !== './package.json')
       .map((subpath) => (subpath === '.' ? 'oauth-vault' : `oauth-vault/${subpath.slice(2)}`));
     expect([...named].sort()).toEqual(exported.sort());
   });
 
-  test('a separate consumer imports oauth-vault and oauth-vault/idb in Node', () => {
+  test('a separate consumer imports oauth-vault, its storage kit and the Node-loadable adapters in Node', () => {
     const script = join(consumer, 'consume.mjs');
     writeFileSync(
       script,
-      `import { Keyring, generateSecret, memoryAdapter, RecordStore, VaultError } from 'oauth-vault';
-       import * as idb from 'oauth-vault/idb';
+      `import { Keyring, generateSecret, RecordStore, VaultError } from 'oauth-vault';
+       import { memoryAdapter } from 'oauth-vault/memory';
+       import { defineAdapter } from 'oauth-vault/storage';
+       import * as idb from 'oauth-vault/indexeddb';
+       if (typeof defineAdapter !== 'function') throw new Error('no defineAdapter');
        const keyring = await Keyring.fromSecret(generateSecret());
        const store = new RecordStore({ adapter: memoryAdapter(), keyring });
        await store.collection('note').put('n', { hello: 'world' });

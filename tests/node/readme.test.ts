@@ -16,8 +16,19 @@ async function readmeBlock(name: string): Promise<string> {
   return match[1]!;
 }
 
+/** Where each `oauth-vault` subpath's source lives: its built path in package.json exports, without `dist/`. */
+async function sourceOf(specifier: string): Promise<string> {
+  const { exports } = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { exports: Record<string, { default: string }> };
+  const entry = exports[specifier === 'oauth-vault' ? '.' : `.${specifier.slice('oauth-vault'.length)}`];
+  if (!entry) throw new Error(`README imports ${specifier}, which package.json does not export`);
+  return join(root, entry.default.replace(/^\.\/dist\//, ''));
+}
+
 async function runBlock(name: string): Promise<string[]> {
-  const source = (await readmeBlock(name)).replace(/from 'oauth-vault'/g, `from ${JSON.stringify(join(root, 'src', 'index.js'))}`);
+  let source = await readmeBlock(name);
+  for (const [, specifier] of source.matchAll(/from '(oauth-vault(?:\/[a-z0-9-]+)*)'/g)) {
+    source = source.replaceAll(`from '${specifier}'`, `from ${JSON.stringify(await sourceOf(specifier!))}`);
+  }
   await mkdir(generated, { recursive: true });
   const file = join(generated, `${name}.ts`);
   await writeFile(file, `${source}\nexport {};\n`);

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, describe, expect, test } from 'vitest';
 import { indexedDbStorage } from '../../adapters/indexeddb/index.js';
-import { TokenVault, type TokenVaultChange, type TokenVaultOptions, type VaultStorage } from '../../src/client/index.js';
+import { TokenVault, type TokenVaultChange, type TokenVaultOptions, type VaultStorage } from '../../src/index.js';
 import { InvalidRequestError, TimeoutError } from '../../src/errors.js';
 import { describeTokenVaultCases, rotatingServer } from '../shared/token-vault-cases.js';
 import { exclusiveLocks } from '../support/exclusive-locks.js';

@@ -1,5 +1,5 @@
-import type { StorageAdapter } from '../../src/adapter.js';
-import { nonAtomicWrapper } from '../conformance/adapter-conformance.js';
+import type { StorageAdapter, StoredEntry } from '../../src/storage/contract.js';
+import { conditionHolds } from '../../src/storage/batch-plan.js';
 import { base64, dumpAdapter as dumpPrefix, findPlaintext, type DumpEntry } from '../conformance/plaintext-scan.js';
 
 /**
@@ -57,12 +57,54 @@ export function interceptAdapter(inner: StorageAdapter, overrides: Partial<Stora
 }
 
 /**
- * NEGATIVE CONTROL ONLY: an adapter whose compare-and-set is a racy
- * check-then-act (read, yield, write) but which CLAIMS to be atomic, so
- * OAuthStore's construction check lets it through. Used to prove the
- * concurrency tests can see a race.
+ * NEGATIVE CONTROL ONLY: an adapter whose batches are a racy check-then-act
+ * (read every key, wait, then decide and write) but which CLAIMS to be
+ * atomic, so OAuthStore's construction check lets it through. Used to prove
+ * the concurrency tests can see a race. With `contenders`, every batch that
+ * makes a conditional write waits, after reading, until that many have read
+ * (or 2 s passed): the interleaving does not depend on the machine's speed.
  */
-export function racyAdapterClaimingAtomicity(inner: StorageAdapter): StorageAdapter {
-  const racy = nonAtomicWrapper(inner);
-  return { ...racy, name: `lying(${inner.name})`, capabilities: { ...racy.capabilities, atomic: true, atomicBatch: false } };
+export function racyAdapterClaimingAtomicity(inner: StorageAdapter, contenders?: number): StorageAdapter {
+  let waiting: (() => void)[] = [];
+  const barrier = (): Promise<void> => {
+    if (contenders === undefined) return new Promise((resolve) => setTimeout(resolve, 0));
+    return new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      if (waiting.length >= contenders) {
+        for (const release of waiting.splice(0)) release();
+      } else {
+        setTimeout(resolve, 2000);
+      }
+    });
+  };
+  return {
+    ...inner,
+    name: `lying(${inner.name})`,
+    capabilities: { ...inner.capabilities, atomic: true, atomicBatch: true },
+    get: (key) => inner.get(key),
+    put: (key, value, options) => inner.put(key, value, options),
+    delete: (key, options) => inner.delete(key, options),
+    list: (options) => inner.list(options),
+    compareAndSet: async (key, value, condition, options) => {
+      const current = await inner.get(key);
+      await barrier();
+      return conditionHolds(condition, current) ? inner.put(key, value, options) : null;
+    },
+    async batch(operations) {
+      const before = await Promise.all(operations.map((operation) => inner.get(operation.key)));
+      if (operations.some((operation) => operation.type !== 'get' && operation.type !== 'check' && operation.condition !== undefined)) await barrier();
+      const entries: (StoredEntry | null)[] = [];
+      let failed: number | undefined;
+      operations.forEach((operation, index) => {
+        if (operation.type === 'get') entries.push(before[index]!);
+        else if (failed === undefined && operation.condition && !conditionHolds(operation.condition, before[index]!)) failed = index;
+      });
+      if (failed !== undefined) return { ok: false, failed, entries };
+      for (const operation of operations) {
+        if (operation.type === 'put') await inner.put(operation.key, operation.value, operation.expiresAt === undefined ? undefined : { expiresAt: operation.expiresAt });
+        if (operation.type === 'delete') await inner.delete(operation.key);
+      }
+      return { ok: true, entries };
+    },
+  };
 }

@@ -1,9 +1,10 @@
 // Sealed records over the memory adapter; runs in Node, workerd and Chromium.
 import { describe, expect, test } from 'vitest';
-import { Keyring, RecordStore, generateSecret, memoryAdapter } from '../../src/index.js';
+import { Keyring, RecordStore, generateSecret } from '../../src/index.js';
+import { memoryAdapter } from '../../adapters/memory/index.js';
 import { IntegrityError, InvalidRequestError, KeyNotFoundError } from '../../src/errors.js';
-import type { StorageAdapter } from '../../src/adapter.js';
-import { createTestClock } from '../conformance/adapter-conformance.js';
+import type { StorageAdapter } from '../../src/storage/contract.js';
+import { createTestClock } from '../../src/storage/conformance/index.js';
 import { findPlaintext, dumpAdapter } from '../conformance/plaintext-scan.js';
 
 interface TokenRecord {

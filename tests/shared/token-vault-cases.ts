@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import type { StorageAdapter } from '../../src/adapter.js';
-import type { TokenVault, TokenVaultChange, TokenVaultOptions, VaultStorage } from '../../src/client/index.js';
+import type { StorageAdapter } from '../../src/storage/contract.js';
+import type { TokenVault, TokenVaultChange, TokenVaultOptions, VaultStorage } from '../../src/index.js';
 import { InvalidRequestError, TimeoutError, VaultLockedError } from '../../src/errors.js';
 
 /**

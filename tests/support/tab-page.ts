@@ -4,7 +4,7 @@
  * Locks and BroadcastChannel). The Node side drives it through `window.tab`.
  */
 import { indexedDbAdapter, indexedDbStorage } from '../../adapters/indexeddb/index.js';
-import { TokenVault, type TokenVaultChange } from '../../src/client/index.js';
+import { TokenVault, type TokenVaultChange } from '../../src/index.js';
 
 export interface TabOpenOptions {
   name: string;

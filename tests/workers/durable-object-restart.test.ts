@@ -1,11 +1,11 @@
 import { env } from 'cloudflare:workers';
 import { abortAllDurableObjects, runInDurableObject } from 'cloudflare:test';
 import { expect, test } from 'vitest';
-import { durableObjectAdapter } from '../../adapters/durable-object/index.js';
-import { shardOf } from '../../adapters/durable-object/shard.js';
-import { partitionOf } from '../../src/adapter.js';
-import { Keyring, generateSecret } from '../../src/crypto/index.js';
-import { RecordStore, type RecordCollection } from '../../src/records/index.js';
+import { durableObjectAdapter } from '../../adapters/cloudflare-durable-object/index.js';
+import { shardOf } from '../../adapters/cloudflare-durable-object/shard.js';
+import { partitionOf } from '../../src/storage/contract.js';
+import { Keyring, generateSecret } from '../../src/index.js';
+import { RecordStore, type RecordCollection } from '../../src/index.js';
 import { StorageError } from '../../src/errors.js';
 import { settle } from './helpers.js';
 

@@ -1,14 +1,13 @@
 import { env } from 'cloudflare:workers';
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { describe, expect, test } from 'vitest';
-import { durableObjectAdapter } from '../../adapters/durable-object/index.js';
-import { shardOf } from '../../adapters/durable-object/shard.js';
+import { durableObjectAdapter } from '../../adapters/cloudflare-durable-object/index.js';
+import { shardOf } from '../../adapters/cloudflare-durable-object/shard.js';
 import { InvalidRequestError } from '../../src/errors.js';
-import { describeAdapterConformance, describeNegativeControl } from '../conformance/adapter-conformance.js';
+import { describeAdapterConformance } from '../../src/storage/conformance/index.js';
 import { bytes, createDurableObject, text } from './helpers.js';
 
 describeAdapterConformance('durable-object (8 shards)', { create: (clock) => createDurableObject(clock.now, 8) });
-describeNegativeControl('durable-object', () => createDurableObject(Date.now, 8));
 
 describe('durable-object specifics', () => {
   test('one partition lands in one object; different partitions spread over the shards', async () => {

@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:workers';
-import type { StorageAdapter } from '../../src/adapter.js';
+import type { StorageAdapter } from '../../src/storage/contract.js';
 import { d1Adapter, migrateD1 } from '../../adapters/cloudflare-d1/index.js';
-import { durableObjectAdapter } from '../../adapters/durable-object/index.js';
+import { durableObjectAdapter } from '../../adapters/cloudflare-durable-object/index.js';
 import { kvAdapter } from '../../adapters/cloudflare-kv/index.js';
 
 /** Factories for the three Cloudflare adapters on the test Worker's bindings. */

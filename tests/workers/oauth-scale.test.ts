@@ -5,8 +5,8 @@ import { Keyring } from '../../src/crypto/keyring.js';
 import { generateSecret } from '../../src/crypto/random.js';
 import { ConsistencyError, InvalidGrantError, VaultError } from '../../src/errors.js';
 import { OAuthStore } from '../../src/oauth/oauth-store.js';
-import { createTestClock } from '../conformance/adapter-conformance.js';
-import { pkcePair } from '../oauth/oauth-store-helpers.js';
+import { createTestClock } from '../../src/storage/conformance/index.js';
+import { racyAdapterClaimingAtomicity, pkcePair } from '../oauth/oauth-store-helpers.js';
 import { createStorage, type Configuration } from './oauth-storage.js';
 
 /**
@@ -101,7 +101,8 @@ for (const configuration of ['d1', 'durable-object', 'kv+durable-object'] as con
 test('negative control: KV that lies about being atomic double-spends under the same race', async () => {
   const clock = createTestClock();
   const kv = kvAdapter({ namespace: env.KV, keyPrefix: `liar-${crypto.randomUUID()}:`, now: clock.now });
-  const lying = { ...kv, name: 'lying(cloudflare-kv)', capabilities: { ...kv.capabilities, atomic: true } };
+  // KV's own read-then-write, as batches and compare-and-sets, declared atomic.
+  const lying = racyAdapterClaimingAtomicity(kv);
   const store = new OAuthStore({ keyring: await Keyring.fromSecret(generateSecret()), adapter: lying, now: clock.now });
   const { client, clientSecret } = await store.registerClient({ type: 'confidential', redirectUris: [REDIRECT], scope: ['read'] });
   const creds = { clientId: client.clientId, clientSecret: clientSecret! };

@@ -4,7 +4,7 @@ import { expect, test } from 'vitest';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { generateSecret } from '../../src/crypto/random.js';
 import { OAuthStore } from '../../src/oauth/oauth-store.js';
-import { createTestClock } from '../conformance/adapter-conformance.js';
+import { createTestClock } from '../../src/storage/conformance/index.js';
 import { findSecrets, pkcePair } from '../oauth/oauth-store-helpers.js';
 import { createStorage, type CloudflareStorage, type Configuration } from './oauth-storage.js';
 

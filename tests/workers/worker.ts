@@ -4,7 +4,7 @@
  * subclass whose racy method is the negative control for the object's
  * no-await-between-check-and-set rule.
  */
-import { VaultDurableObject } from '../../adapters/durable-object/object.js';
+import { VaultDurableObject } from '../../adapters/cloudflare-durable-object/object.js';
 
 export { VaultDurableObject };
 

@@ -1,5 +1,6 @@
 import { Bench } from 'tinybench';
-import { Keyring, generateSecret, memoryAdapter } from '../../../src/index.js';
+import { Keyring, generateSecret } from '../../../src/index.js';
+import { memoryAdapter } from '../../../adapters/memory/index.js';
 import { config } from '../config.js';
 import { createFlow } from '../flow.js';
 import { call, startWorker } from '../miniflare.js';

@@ -66,7 +66,7 @@ export async function startAuthorization(request: Request, store: OAuthStore, is
       codeChallenge,
       codeChallengeMethod: 'S256',
       ...(state !== undefined && { state }),
-      ...(resource !== undefined && { resource }),
+      ...(resource !== undefined && { resources: [resource] }),
     });
     return consentPage({
       sessionId: session.sessionId,
@@ -118,7 +118,7 @@ export async function finishAuthorization(request: Request, store: OAuthStore, i
       scope: session.scope,
       ...(session.codeChallenge !== undefined && { codeChallenge: session.codeChallenge }),
       ...(session.codeChallengeMethod !== undefined && { codeChallengeMethod: session.codeChallengeMethod }),
-      ...(session.resource !== undefined && { resource: session.resource }),
+      ...(session.resources !== undefined && { resources: session.resources }),
       props: { signedInAt: new Date().toISOString() },
     });
     await store.deleteSession(session.sessionId);

@@ -1,19 +1,18 @@
-import {
-  partitionOf,
-  type AdapterCapabilities,
-  type ListOptions,
-  type ListResult,
-  type StorageAdapter,
-  type StoredEntry,
-  type WriteOptions,
-} from '../../src/adapter.js';
-import { checkCondition, checkKey, checkListOptions, checkValue, checkWriteOptions } from '../../src/adapter-input.js';
-import { InvalidRequestError, StorageError } from '../../src/errors.js';
-import { compareKeys } from '../cloudflare-d1/key-range.js';
+/**
+ * `oauth-vault/cloudflare-durable-object`: storage on SQLite-backed Durable
+ * Objects, sharded by partition.
+ *
+ * @module
+ */
+import { partitionOf, type StorageAdapter } from '../../src/storage/contract.js';
+import { defineAdapter } from '../../src/storage/define-adapter.js';
+import { compareKeys } from '../../src/storage/sql.js';
+import { InvalidRequestError } from '../../src/errors.js';
 import type { VaultObjectRpc } from './protocol.js';
 import { shardOf } from './shard.js';
 
 export type { VaultObjectRpc } from './protocol.js';
+export { VaultDurableObject } from './object.js';
 
 /** The few Durable Object namespace methods the adapter calls (a real binding fits). */
 export interface VaultObjectNamespaceLike {
@@ -35,7 +34,6 @@ export interface DurableObjectAdapterOptions {
   now?: () => number;
 }
 
-const NAME = 'durable-object';
 /** SQLite-backed Durable Objects limit a row, string or BLOB to 2 MB (2,000,000 bytes); keep room for key and version. */
 export const DO_MAX_VALUE_BYTES = 2_000_000 - 4096;
 const MAX_KEY_BYTES = 2048;
@@ -48,15 +46,16 @@ const MAX_SHARDS = 1024;
  * different grants spread over many, no single object sits in every request.
  *
  * Atomic: compare-and-set runs inside one object without yielding between its
- * check and its set. Batches are not offered (`atomicBatch: false`): a batch
- * may span objects, and there is no transaction across objects. Listing fans
- * out to every shard and merges.
+ * check and its set. Batches are atomic within one partition
+ * (`batchScope: "partition"`): one partition lives in one object, and there
+ * is no transaction across objects. Listing fans out to every shard and
+ * merges.
  *
- * Ships from `oauth-vault/cloudflare`.
+ * Ships from `oauth-vault/cloudflare-durable-object` (and `oauth-vault/cloudflare`).
  *
  * @example
  * ```ts
- * import { durableObjectAdapter } from 'oauth-vault/cloudflare';
+ * import { durableObjectAdapter } from 'oauth-vault/cloudflare-durable-object';
  * const adapter = durableObjectAdapter({ namespace: env.VAULT_DO });
  * ```
  */
@@ -73,82 +72,52 @@ export function durableObjectAdapter(options: DurableObjectAdapterOptions): Stor
   }
   if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidRequestError('now', 'must be a function');
   const now = options.now ?? Date.now;
-  const capabilities: AdapterCapabilities = {
-    atomic: true,
-    nativeTtl: true,
-    atomicBatch: false,
-    maxValueBytes: DO_MAX_VALUE_BYTES,
-    maxKeyBytes: MAX_KEY_BYTES,
-  };
-
   // A fresh stub per call: a stub that saw its object reset stays broken, and
   // creating one is a local operation (no round trip).
   const stubOf = (shard: number): VaultObjectRpc => namespace.get(namespace.idFromName(`${prefix}/${shard}`) as never);
   const objectFor = (key: string): VaultObjectRpc => stubOf(shardOf(partitionOf(key), shards));
-  const call = async <T>(operation: string, body: () => Promise<T>): Promise<T> => {
-    try {
-      return await body();
-    } catch (cause) {
-      throw new StorageError(NAME, `${operation} failed`, { cause, retriable: true });
-    }
-  };
+  const everyShard = <T>(call: (stub: VaultObjectRpc) => Promise<T>): Promise<T[]> =>
+    Promise.all(Array.from({ length: shards }, (_, shard) => call(stubOf(shard))));
 
-  return {
-    name: NAME,
-    capabilities,
+  return defineAdapter({
+    name: 'durable-object',
+    capabilities: {
+      atomic: true,
+      nativeTtl: true,
+      atomicBatch: true,
+      batchScope: 'partition',
+      maxValueBytes: DO_MAX_VALUE_BYTES,
+      maxKeyBytes: MAX_KEY_BYTES,
+    },
 
-    async get(key: string): Promise<StoredEntry | null> {
-      checkKey(NAME, key, MAX_KEY_BYTES);
-      const entry = await call('get', () => objectFor(key).get(key, now()));
+    async get(key) {
+      const entry = await objectFor(key).get(key, now());
       if (!entry) return null;
       return { value: entry.value, version: entry.version, ...(entry.expiresAt !== null && { expiresAt: entry.expiresAt }) };
     },
+    put: (key, value, expiresAt) => objectFor(key).put(key, value, expiresAt ?? null, now()),
+    compareAndSet: (key, value, condition, expiresAt) => objectFor(key).compareAndSet(key, value, condition, expiresAt ?? null, now()),
+    delete: (key, ifVersion) => objectFor(key).delete(key, ifVersion ?? null, now()),
 
-    async put(key: string, value: Uint8Array<ArrayBuffer>, writeOptions?: WriteOptions): Promise<string> {
-      checkKey(NAME, key, MAX_KEY_BYTES);
-      checkValue(NAME, value, capabilities.maxValueBytes);
-      const expiresAt = checkWriteOptions(NAME, writeOptions) ?? null;
-      return call('put', () => objectFor(key).put(key, value, expiresAt, now()));
-    },
-
-    async compareAndSet(key, value, condition, writeOptions) {
-      checkKey(NAME, key, MAX_KEY_BYTES);
-      checkValue(NAME, value, capabilities.maxValueBytes);
-      const checked = checkCondition(NAME, condition);
-      const expiresAt = checkWriteOptions(NAME, writeOptions) ?? null;
-      return call('compareAndSet', () => objectFor(key).compareAndSet(key, value, checked, expiresAt, now()));
-    },
-
-    async delete(key: string, deleteOptions?: { ifVersion?: string }): Promise<boolean> {
-      checkKey(NAME, key, MAX_KEY_BYTES);
-      const ifVersion = deleteOptions?.ifVersion;
-      if (ifVersion !== undefined && typeof ifVersion !== 'string') {
-        throw new InvalidRequestError('options.ifVersion', `must be a string (adapter "${NAME}")`);
-      }
-      return call('delete', () => objectFor(key).delete(key, ifVersion ?? null, now()));
-    },
-
-    async list(listOptions: ListOptions): Promise<ListResult> {
-      const { prefix: keyPrefix, cursor, limit } = checkListOptions(NAME, listOptions);
+    async list({ prefix: keyPrefix, cursor, limit }) {
       const at = now();
       // Every shard may hold keys under the prefix: ask each for a page and merge.
-      const pages = await call('list', () =>
-        Promise.all(Array.from({ length: shards }, (_, shard) => stubOf(shard).list(keyPrefix, cursor ?? null, limit, at))),
-      );
+      const pages = await everyShard((stub) => stub.list(keyPrefix, cursor ?? null, limit, at));
       const merged = pages.flatMap((page) => page.keys).sort(compareKeys);
       const keys = merged.slice(0, limit);
       const more = merged.length > limit || pages.some((page) => page.more);
       return more && keys.length > 0 ? { keys, cursor: keys[keys.length - 1]! } : { keys };
     },
 
-    async deleteExpired(): Promise<number> {
+    // Every key of a batch is in one partition (the kit checks it), so one object decides it.
+    batch: (operations) => objectFor(operations[0]!.key).batch(operations, now()),
+
+    async deleteExpired() {
       const at = now();
-      const counts = await call('deleteExpired', () =>
-        Promise.all(Array.from({ length: shards }, (_, shard) => stubOf(shard).deleteExpired(at))),
-      );
+      const counts = await everyShard((stub) => stub.deleteExpired(at));
       return counts.reduce((sum, count) => sum + count, 0);
     },
-  };
+  });
 }
 
 /** Refuses anything that is not a Durable Object namespace binding. */

@@ -1,4 +1,0 @@
-/** The authorization-server domain (`OAuthStore`), re-exported by the root `oauth-vault` entry. */
-export { OAuthStore } from './oauth-store.js';
-export { computePkceChallenge, generatePkce, type PkcePair } from './pkce.js';
-export type { ClientType, GrantType, PkceMethod, RefreshGraceOptions, OAuthStorePolicy, OAuthStoreOptions, ClientInfo, RegisterClientParams, RegisterClientResult, UpdateClientParams, UpdateClientResult, PageOptions, ListClientsResult, SessionInfo, CreateSessionParams, UpdateSessionParams, CreateAuthorizationCodeParams, CreateAuthorizationCodeResult, ClientCredentials, ExchangeAuthorizationCodeParams, RefreshAccessTokenParams, TokenResult, AccessTokenInfo, IntrospectionResult, TokenTypeHint, RevokeTokenParams, GrantInfo, ListGrantsResult, AuditEventType, AuditEvent, QueryAuditParams, QueryAuditResult, CleanupResult, ResealResult, StatsResult, HealthCheckResult, OAuthStoreApi } from './types.js';
