@@ -1,4 +1,4 @@
-import type { RacyVaultDurableObject, VaultDurableObject } from './worker.js';
+import type { RacyGroupCommitObject, RacyVaultDurableObject, VaultDurableObject } from './worker.js';
 
 declare global {
   namespace Cloudflare {
@@ -7,6 +7,7 @@ declare global {
       DB: D1Database;
       VAULT_DO: DurableObjectNamespace<VaultDurableObject>;
       RACY_DO: DurableObjectNamespace<RacyVaultDurableObject>;
+      RACY_GROUP_DO: DurableObjectNamespace<RacyGroupCommitObject>;
     }
   }
 }

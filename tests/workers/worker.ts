@@ -5,6 +5,9 @@
  * no-await-between-check-and-set rule.
  */
 import { VaultDurableObject } from '../../adapters/cloudflare-durable-object/object.js';
+import { decideBatch } from '../../src/storage/batch-plan.js';
+import type { CheckedBatchOperation } from '../../src/storage/checks.js';
+import type { BatchResult } from '../../src/storage/contract.js';
 
 export { VaultDurableObject };
 
@@ -34,3 +37,31 @@ export default {
     return new Response('oauth-vault test worker');
   },
 };
+
+/**
+ * NEVER do this: a group commit that decides each batch when it arrives,
+ * against the state before the group, and applies them all later. Test-only:
+ * the negative control of the group-commit race test.
+ */
+export class RacyGroupCommitObject extends VaultDurableObject {
+  #pending: (() => void)[] = [];
+
+  override batch(operations: CheckedBatchOperation[], now: number): Promise<BatchResult> {
+    const read = (key: string) => this.get(key, now);
+    const decision = decideBatch(operations, (key) => {
+      const entry = read(key);
+      return entry && { value: entry.value, version: entry.version };
+    });
+    return new Promise((resolve) => {
+      this.#pending.push(() => {
+        if (decision.ok) for (const operation of operations) if (operation.type === 'put') this.put(operation.key, operation.value, null, now);
+        resolve(decision);
+      });
+      if (this.#pending.length === 1) {
+        setTimeout(() => {
+          for (const apply of this.#pending.splice(0)) apply();
+        }, 0);
+      }
+    });
+  }
+}
