@@ -3,10 +3,10 @@
  * a 127.0.0.1 static server). tinybench runs here, in the page.
  */
 import { get as idbGet, set as idbSet, createStore } from 'idb-keyval';
-import { Bench } from 'tinybench';
 import { TokenVault } from '../../src/index.js';
 import { indexedDbStorage } from '../../adapters/indexeddb/index.js';
-import { summarize, type Summary } from '../src/stats.js';
+import { runInterleaved } from '../src/interleave.js';
+import type { Summary } from '../src/stats.js';
 
 function token(tag: string): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
@@ -22,20 +22,32 @@ async function runBench(options: { time: number; warmupTime: number }): Promise<
   const store = createStore('bench-keyval', 'keyval');
   await idbSet('tokens', plaintext, store);
 
-  const bench = new Bench({ time: options.time, warmupTime: options.warmupTime, retainSamples: true });
-  bench
-    .add('idb-keyval get', async () => {
-      if (!(await idbGet('tokens', store))) throw new Error('idb-keyval returned nothing');
-    })
-    .add('TokenVault.get()', async () => {
-      if (!(await vault.get())) throw new Error('vault returned nothing');
-    })
-    .add('TokenVault.getAccessToken()', async () => {
-      if (!(await vault.getAccessToken())) throw new Error('vault returned no access token');
-    });
-  await bench.run();
+  // Interleaved rounds: each task runs in every round, in a rotating order.
+  const summaries = await runInterleaved(
+    [
+      {
+        name: 'idb-keyval get',
+        fn: async () => {
+          if (!(await idbGet('tokens', store))) throw new Error('idb-keyval returned nothing');
+        },
+      },
+      {
+        name: 'TokenVault.get()',
+        fn: async () => {
+          if (!(await vault.get())) throw new Error('vault returned nothing');
+        },
+      },
+      {
+        name: 'TokenVault.getAccessToken()',
+        fn: async () => {
+          if (!(await vault.getAccessToken())) throw new Error('vault returned no access token');
+        },
+      },
+    ],
+    { rounds: 6, time: options.time * 3, warmupTime: options.warmupTime, iterations: 64 * 3 },
+  );
   await vault.close();
-  return bench.tasks.map((task) => summarize(task));
+  return [...summaries.values()];
 }
 
 (globalThis as unknown as { runBench: typeof runBench }).runBench = runBench;

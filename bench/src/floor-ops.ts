@@ -1,6 +1,6 @@
 import { Keyring, generateSecret, type StorageAdapter } from '../../src/index.js';
 import { memoryAdapter } from '../../adapters/memory/index.js';
-import { createFlow, type Flow } from './flow.js';
+import { createFlow, REDIRECT_URI, type Flow } from './flow.js';
 import { opCounter, type OpCounts } from './op-counter.js';
 import { primitives, type Primitives } from './primitives.js';
 
@@ -23,40 +23,33 @@ const lookupMessage = (context: string, token: string): number => 2 + context.le
 
 export interface Sizes {
   client: number;
-  grantIssued: number;
-  grantActive: number;
+  grant: number;
+  live: number;
   access: number;
+  refresh: number;
+  rotated: number;
   audit: number;
-  auditIndex: number;
   accessMsg: number;
-  codeMsg: number;
+  bindingMsg: number;
   refreshMsg: number;
-  userMsg: number;
   clientSecretMsg: number;
 }
 
 /** The floors, op for op (see the table of counts in the intro). */
 export function floors(p: Primitives, sizes: Sizes) {
   let sequence = 0;
-  const audit = async (): Promise<void> => {
-    const id = ++sequence;
-    await p.hmac(sizes.userMsg);
-    await p.put(`floor-audit/${id}`, await p.seal(sizes.audit));
-    await Promise.all([0, 1, 2].map(async (index) => p.put(`floor-audit-index/${index}/${id}`, await p.seal(sizes.auditIndex))));
-  };
-  const transition = async (kind: 'exchange' | 'refresh', withAudit: boolean): Promise<void> => {
-    // Client record (and, as performed, the constant-time secret lookup beside it).
-    await Promise.all([p.readOpen('client'), withAudit ? p.hmac(sizes.clientSecretMsg) : Promise.resolve()]);
-    await p.hmac(kind === 'exchange' ? sizes.codeMsg : sizes.refreshMsg);
-    const fixture = kind === 'exchange' ? 'grant-issued' : 'grant-active';
-    const version = await p.readOpen(fixture);
-    if (kind === 'exchange') await p.sha256(43); // PKCE S256 of the verifier
+  const fresh = (kind: string): string => `floor-${kind}/${++sequence}`;
+  /** One transition: lookup ids and seals before the call, one atomic batch, one open after. */
+  const transition = async (kind: 'exchange' | 'refresh', sameOps: boolean): Promise<void> => {
+    const hmacs = [kind === 'exchange' ? sizes.bindingMsg : sizes.refreshMsg, sizes.accessMsg, sizes.refreshMsg];
+    if (sameOps) hmacs.push(sizes.clientSecretMsg); // the constant-time client check, done even for a public client
+    await Promise.all([...hmacs.map((length) => p.hmac(length)), kind === 'exchange' ? p.sha256(43) : Promise.resolve()]);
     crypto.getRandomValues(new Uint8Array(32));
     crypto.getRandomValues(new Uint8Array(32));
-    await Promise.all([p.hmac(sizes.accessMsg), p.hmac(sizes.refreshMsg)]);
-    const [grant, access] = await Promise.all([p.seal(sizes.grantActive), p.seal(sizes.access)]);
-    await p.commit(fixture, version, grant, `floor-access/${++sequence}`, access);
-    if (withAudit) for (let index = 0; index < 3; index++) await audit();
+    const extra = sameOps ? [kind === 'exchange' ? sizes.live : sizes.rotated, sizes.audit] : [];
+    const [access, refresh, ...more] = await Promise.all([sizes.access, sizes.refresh, ...extra].map((length) => p.seal(length)));
+    const puts = [{ key: fresh('refresh'), value: refresh! }, ...more.map((value) => ({ key: fresh('extra'), value }))];
+    await p.transition('grant', { key: fresh('access'), value: access! }, puts, 'grant');
   };
   return {
     validateMinimal: async () => {
@@ -65,8 +58,7 @@ export function floors(p: Primitives, sizes: Sizes) {
     },
     validateSameOps: async () => {
       await p.hmac(sizes.accessMsg);
-      await p.readOpen('access');
-      await p.readOpen('grant-active');
+      await p.batchReadOpen(['access', 'grant'], ['floor/not-revoked']);
     },
     exchangeMinimal: () => transition('exchange', false),
     exchangeSameOps: () => transition('exchange', true),
@@ -93,25 +85,23 @@ export async function setupFloor(): Promise<FloorSubjects> {
   const flow = await createFlow(keyring, counter.wrap(adapter));
   // One full cycle, to measure the sizes of the records the store really writes.
   const issuedCode = await flow.authorize();
-  const grantIssued = await plaintextBytes(adapter, keyring, 'grant/');
   const tokens = await flow.exchange(issuedCode);
+  await flow.refresh((await flow.exchange(await flow.authorize())).refreshToken!);
   const sizes: Sizes = {
     client: await plaintextBytes(adapter, keyring, 'client/'),
-    grantIssued,
-    grantActive: await plaintextBytes(adapter, keyring, 'grant/'),
+    grant: await plaintextBytes(adapter, keyring, 'grant/'),
+    live: await plaintextBytes(adapter, keyring, 'grant-live/'),
     access: await plaintextBytes(adapter, keyring, 'access/'),
+    refresh: await plaintextBytes(adapter, keyring, 'refresh/'),
+    rotated: await plaintextBytes(adapter, keyring, 'rotated/'),
     audit: await plaintextBytes(adapter, keyring, 'audit/'),
-    auditIndex: await plaintextBytes(adapter, keyring, 'audit-type/'),
     accessMsg: lookupMessage('oauth/access-token', tokens.accessToken),
-    codeMsg: lookupMessage('oauth/code', issuedCode),
+    bindingMsg: lookupMessage('oauth/code-binding', JSON.stringify([issuedCode, flow.clientId, REDIRECT_URI, flow.pkce.challenge])),
     refreshMsg: lookupMessage('oauth/refresh-token', tokens.refreshToken!),
-    userMsg: lookupMessage('oauth/user', 'bench-user'),
     clientSecretMsg: lookupMessage(`oauth/client-secret/${flow.clientId}`, ''),
   };
   const p = primitives(keyring, adapter);
-  await p.fixture('client', sizes.client);
-  await p.fixture('grant-issued', sizes.grantIssued);
-  await p.fixture('grant-active', sizes.grantActive);
+  await p.fixture('grant', sizes.grant);
   await p.fixture('access', sizes.access);
   const floor = floors(p, sizes);
 

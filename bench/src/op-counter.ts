@@ -13,9 +13,17 @@ export interface OpCounts {
   writes: number;
   lists: number;
   batches: number;
+  /** Storage calls of any kind (a batch is one). */
+  calls: number;
+  /**
+   * Sequential storage round trips: a call that starts while no other is in
+   * flight begins a new one; calls started while one is in flight share it.
+   * The figure that decides latency when every call is a network hop.
+   */
+  roundTrips: number;
 }
 
-const zero = (): OpCounts => ({ hmac: 0, digest: 0, encrypt: 0, decrypt: 0, otherCrypto: 0, reads: 0, writes: 0, lists: 0, batches: 0 });
+const zero = (): OpCounts => ({ hmac: 0, digest: 0, encrypt: 0, decrypt: 0, otherCrypto: 0, reads: 0, writes: 0, lists: 0, batches: 0, calls: 0, roundTrips: 0 });
 
 const SUBTLE: Record<string, keyof OpCounts> = {
   sign: 'hmac',
@@ -47,8 +55,17 @@ export interface OpCounter {
 
 export function opCounter(): OpCounter {
   let counts: OpCounts | undefined;
+  let inFlight = 0;
   const count = (field: keyof OpCounts, by = 1): void => {
     if (counts) counts[field] += by;
+  };
+  /** Counts one storage call and its place on the critical path. */
+  const storage = <T>(field: keyof OpCounts, call: () => Promise<T>, by = 1): Promise<T> => {
+    count(field, by);
+    count('calls');
+    if (inFlight === 0) count('roundTrips');
+    inFlight++;
+    return call().finally(() => void inFlight--);
   };
   return {
     wrap(inner) {
@@ -56,16 +73,17 @@ export function opCounter(): OpCounter {
         ...inner,
         name: inner.name,
         capabilities: inner.capabilities,
-        get: (key) => (count('reads'), inner.get(key)),
-        put: (key, value, options) => (count('writes'), inner.put(key, value, options)),
-        compareAndSet: (key, value, condition, options) => (count('writes'), inner.compareAndSet(key, value, condition, options)),
-        delete: (key, options) => (count('writes'), inner.delete(key, options)),
-        list: (options) => (count('lists'), inner.list(options)),
+        get: (key) => storage('reads', () => inner.get(key)),
+        put: (key, value, options) => storage('writes', () => inner.put(key, value, options)),
+        compareAndSet: (key, value, condition, options) => storage('writes', () => inner.compareAndSet(key, value, condition, options)),
+        delete: (key, options) => storage('writes', () => inner.delete(key, options)),
+        list: (options) => storage('lists', () => inner.list(options)),
         ...(inner.batch && {
           batch: (operations) => {
             count('batches');
-            count('writes', operations.length);
-            return inner.batch!(operations);
+            const reads = operations.filter((operation) => operation.type === 'get').length;
+            count('reads', reads);
+            return storage('writes', () => inner.batch!(operations), operations.length - reads);
           },
         }),
       };
@@ -78,8 +96,8 @@ export function opCounter(): OpCounter {
           const field = typeof property === 'string' ? fields[property] : undefined;
           if (typeof value !== 'function') return value;
           return (...args: unknown[]) => {
-            if (field) count(field);
-            return (value as (...a: unknown[]) => unknown).apply(target, args);
+            const invoke = () => (value as (...a: unknown[]) => unknown).apply(target, args);
+            return field ? storage(field, () => Promise.resolve(invoke())) : invoke();
           };
         },
       });

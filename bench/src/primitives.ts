@@ -10,14 +10,18 @@ import type { BatchOperation, Keyring, StorageAdapter } from '../../src/index.js
 export interface Primitives {
   hmac(length: number): Promise<void>;
   sha256(length: number): Promise<void>;
-  /** One storage read of a sealed fixture, then one AES-GCM open of what was read. Returns the version. */
-  readOpen(fixture: string): Promise<string>;
+  /** One storage read of a sealed fixture, then one AES-GCM open of what was read. */
+  readOpen(fixture: string): Promise<void>;
+  /** One atomic batch reading `fixtures` (and `absent` keys), then one AES-GCM open of each fixture read. */
+  batchReadOpen(fixtures: readonly string[], absent: readonly string[]): Promise<void>;
   /** One AES-GCM seal of `length` plaintext bytes. */
   seal(length: number): Promise<Uint8Array<ArrayBuffer>>;
-  /** One unconditional write. */
-  put(key: string, value: Uint8Array<ArrayBuffer>): Promise<void>;
-  /** The commit of a transition: a compare-and-set of `fixture` and a put, atomically when the adapter batches. */
-  commit(fixture: string, version: string, grant: Uint8Array<ArrayBuffer>, accessKey: string, access: Uint8Array<ArrayBuffer>): Promise<void>;
+  /**
+   * One atomic batch: a check that `fixture` is present, the create-if-absent
+   * of `claim` (the single use), the puts, and a read of `read`; then one
+   * AES-GCM open of what was read.
+   */
+  transition(fixture: string, claim: { key: string; value: Uint8Array<ArrayBuffer> }, puts: readonly { key: string; value: Uint8Array<ArrayBuffer> }[], read: string): Promise<void>;
   /** Stores a sealed fixture of `length` plaintext bytes under `name`. */
   fixture(name: string, length: number): Promise<void>;
 }
@@ -45,6 +49,14 @@ export function primitives(keyring: Keyring, adapter: StorageAdapter): Primitive
     out.set(sealed, IV_BYTES);
     return out;
   };
+  const open = async (value: Uint8Array<ArrayBuffer>): Promise<void> => {
+    await crypto.subtle.decrypt({ name: 'AES-GCM', iv: value.subarray(0, IV_BYTES), additionalData: aad }, entry.encryptionKey, value.subarray(IV_BYTES));
+  };
+  const batch = async (operations: BatchOperation[]) => {
+    const result = await adapter.batch!(operations);
+    if (!result.ok) throw new Error('floor batch lost its condition');
+    return result.entries;
+  };
   return {
     async hmac(length) {
       await crypto.subtle.sign('HMAC', entry.lookupKey, message(length));
@@ -55,26 +67,21 @@ export function primitives(keyring: Keyring, adapter: StorageAdapter): Primitive
     async readOpen(fixture) {
       const found = await adapter.get(`floor/${fixture}`);
       if (!found) throw new Error(`floor fixture ${fixture} missing`);
-      const value = found.value;
-      await crypto.subtle.decrypt({ name: 'AES-GCM', iv: value.subarray(0, IV_BYTES), additionalData: aad }, entry.encryptionKey, value.subarray(IV_BYTES));
-      return found.version;
+      await open(found.value);
+    },
+    async batchReadOpen(fixtures, absent) {
+      const entries = await batch([...fixtures.map((name) => ({ type: 'get' as const, key: `floor/${name}` })), ...absent.map((key) => ({ type: 'get' as const, key }))]);
+      await Promise.all(entries.slice(0, fixtures.length).map((found) => open(found!.value)));
     },
     seal,
-    async put(key, value) {
-      await adapter.put(key, value);
-    },
-    async commit(fixture, version, grant, accessKey, access) {
-      const key = `floor/${fixture}`;
-      if (adapter.capabilities.atomicBatch && adapter.batch) {
-        const operations: BatchOperation[] = [
-          { type: 'put', key, value: grant, condition: { ifVersion: version } },
-          { type: 'put', key: accessKey, value: access },
-        ];
-        if (!(await adapter.batch(operations))) throw new Error('floor commit lost its condition');
-        return;
-      }
-      if ((await adapter.compareAndSet(key, grant, { ifVersion: version })) === null) throw new Error('floor commit lost its condition');
-      await adapter.put(accessKey, access);
+    async transition(fixture, claim, puts, read) {
+      const entries = await batch([
+        { type: 'check', key: `floor/${fixture}`, condition: { ifPresent: true } },
+        { type: 'put', key: claim.key, value: claim.value, condition: { ifAbsent: true } },
+        ...puts.map((put) => ({ type: 'put' as const, key: put.key, value: put.value })),
+        { type: 'get', key: `floor/${read}` },
+      ]);
+      await open(entries[0]!.value);
     },
     async fixture(name, length) {
       await adapter.put(`floor/${name}`, await seal(length));

@@ -73,7 +73,7 @@ export async function seedTokens(
         tokens.push(token);
       }
       if (adapter.capabilities.atomicBatch && adapter.batch) {
-        if (!(await adapter.batch(operations))) throw new Error('seed batch refused');
+        if (!(await adapter.batch(operations)).ok) throw new Error('seed batch refused');
       } else {
         for (const operation of operations) {
           if (operation.type === 'put') await adapter.put(operation.key, operation.value, operation.expiresAt === undefined ? undefined : { expiresAt: operation.expiresAt });

@@ -49,18 +49,41 @@ export function clientOf(impl: string): CycleClient {
   return client;
 }
 
-/** One cycle with every storage and crypto.subtle call counted (a separate, wrapped store for ours). */
-export async function countCycle(env: Env, ctx: Ctx, impl: string, validations: number): Promise<OpCounts> {
+/**
+ * One cycle with every storage and crypto.subtle call counted (a separate,
+ * wrapped store for ours), in total and per step (each HTTP request of the
+ * cycle measured on its own).
+ */
+export async function countCycle(env: Env, ctx: Ctx, impl: string, validations: number): Promise<{ total: OpCounts; steps: Record<string, OpCounts> }> {
   const counter = opCounter();
   let handle: Handle;
   if (impl === 'theirs') {
-    const counted = { ...env, OAUTH_KV: counter.wrapKv(env.OAUTH_KV as unknown as object) };
+    // The provider caches its helpers on the env it is given (env.OAUTH_PROVIDER): start from none,
+    // or the authorize step would use helpers bound to the uncounted KV.
+    const counted = { ...env, OAUTH_KV: counter.wrapKv(env.OAUTH_KV as unknown as object), OAUTH_PROVIDER: undefined };
     handle = (request) => provider.fetch(request, counted as never, ctx as never);
   } else {
     const store = await buildStore(env, impl === 'ours-d1' ? 'd1' : 'kv', (adapter) => counter.wrap(adapter));
     handle = (request) => oursFetch(request, store);
   }
-  return counter.measure(() => cycle(impl, handle, clientOf(impl), validations));
+  const steps: Record<string, OpCounts> = {};
+  const stepOf = (request: Request): string => {
+    const url = new URL(request.url);
+    if (url.pathname === '/token') return steps['exchange'] ? 'refresh' : 'exchange';
+    return url.pathname === '/authorize' ? 'authorize' : 'validate';
+  };
+  const measured: Handle = async (request) => {
+    const step = stepOf(request);
+    let response!: Response;
+    const counts = await counter.measure(async () => {
+      response = await handle(request);
+    });
+    steps[step] ??= counts; // the first validation stands for all (a warm cache in both)
+    return response;
+  };
+  const total = await counter.measure(() => cycle(impl, handle, clientOf(impl), validations));
+  await cycle(impl, measured, clientOf(impl), 1);
+  return { total, steps };
 }
 
 /** authorize, exchange, 10 validations, one refresh: 13 in-process HTTP requests. */

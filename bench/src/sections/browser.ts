@@ -63,7 +63,7 @@ export async function runBrowser(): Promise<SectionResult> {
         ok: true,
         versions: { chromium },
         intro: [
-          'A page served from a 127.0.0.1 static server, in headless Chromium driven by playwright-core; tinybench runs in the page. `TokenVault` (generated non-extractable keys, `indexedDbStorage`) holds a valid, cached token set (expires in 1 h, so `getAccessToken()` never refreshes); `idb-keyval` holds the same token set as plaintext in its own database. Every call is a fresh IndexedDB read; the vault also opens the AES-GCM envelope and checks the record.',
+          'A page served from a 127.0.0.1 static server, in headless Chromium driven by playwright-core; tinybench runs in the page, in 6 interleaved rounds (each call in every round, in a rotating order, so a slower stretch of the machine hits all three alike). `TokenVault` (generated non-extractable keys, `indexedDbStorage`) holds a valid, cached token set (expires in 1 h, so `getAccessToken()` never refreshes); `idb-keyval` holds the same token set as plaintext in its own database. Every call is a fresh IndexedDB read; the vault also opens the AES-GCM envelope and checks the record.',
         ],
         tables: [
           {

@@ -29,10 +29,20 @@ export async function runProvider(): Promise<SectionResult> {
     await bench.run();
     const s = summarizeAll(bench);
     const counts: string[][] = [];
+    const steps = new Map<string, Record<string, OpCounts>>();
     for (const impl of IMPLS) {
-      const c = JSON.parse(await call(mf, `/cycle/count?impl=${impl.id}`)) as OpCounts;
-      counts.push([impl.label, String(c.hmac), String(c.digest), String(c.encrypt), String(c.decrypt), String(c.otherCrypto), String(c.reads), `${c.writes}${c.batches ? ` (${c.batches} batches)` : ''}`, String(c.lists)]);
+      const { total: c, steps: perStep } = JSON.parse(await call(mf, `/cycle/count?impl=${impl.id}`)) as { total: OpCounts; steps: Record<string, OpCounts> };
+      steps.set(impl.id, perStep);
+      counts.push([impl.label, String(c.hmac), String(c.digest), String(c.encrypt), String(c.decrypt), String(c.otherCrypto), String(c.reads), `${c.writes}${c.batches ? ` (${c.batches} batches)` : ''}`, String(c.lists), String(c.calls), String(c.roundTrips)]);
     }
+    const STEPS = ['authorize', 'exchange', 'validate', 'refresh'] as const;
+    const tripRows = STEPS.map((step) => [
+      step,
+      ...IMPLS.map((impl) => {
+        const c = steps.get(impl.id)![step];
+        return c ? `${c.roundTrips} (${c.calls} call${c.calls === 1 ? '' : 's'})` : 'n/a';
+      }),
+    ]);
     const theirs = s.get('theirs')!;
     const noop = s.get('empty dispatch')!;
     const rows = IMPLS.map((impl) => {
@@ -62,13 +72,18 @@ export async function runProvider(): Promise<SectionResult> {
         },
         {
           caption: 'What one cycle does, counted by instrumenting `crypto.subtle` and the storage calls (for oauth-vault at its adapters: a Durable Object call or a KV/D1 call each; for the provider at its KV binding)',
-          columns: ['implementation', 'HMAC sign', 'SHA-256 digest', 'AES-GCM seal', 'AES-GCM open', 'other subtle calls', 'reads', 'writes', 'lists'],
+          columns: ['implementation', 'HMAC sign', 'SHA-256 digest', 'AES-GCM seal', 'AES-GCM open', 'other subtle calls', 'reads', 'writes', 'lists', 'storage calls', 'sequential round trips'],
           rows: counts,
+        },
+        {
+          caption: 'Sequential storage round trips per step (storage calls in brackets): calls that overlap count once. On Cloudflare each is a network hop (to KV, D1 or the Durable Object that owns the grant), so this, not this machine\'s speed, decides the latency there. Validation: the first of the cycle, client record cached',
+          columns: ['step', ...IMPLS.map((impl) => impl.label)],
+          rows: tripRows,
         },
       ],
       notes: [
         `An empty \`dispatchFetch\` round trip (Node → workerd → Node) took ${fmtMs(noop)} ms; it is included in every cycle above, once.`,
-        'What each side does per cycle differs by design (second table): oauth-vault seals every record with AES-GCM, writes an audit trail (an event and up to three index entries per event, on KV or D1) and reads the grant record in the Durable Object on every validation so revocation is immediate; the provider hashes tokens, encrypts only `props`, and keeps no audit trail. Of oauth-vault\'s writes per cycle, 28 are the audit trail (7 events: code issued, code used, 2 × access token issued, 2 × refresh token issued, refresh token used; each an event record plus type, client and user index entries), and 20 of its reads are the 10 validations (access record + grant record each).',
+        'What each side does per cycle differs by design (second table): oauth-vault seals every record with AES-GCM, writes an audit record for every operation inside the operation\'s own batch, and checks on every validation that the grant is not revoked, so revocation is immediate; the provider hashes tokens, encrypts only `props`, and keeps no audit trail. oauth-vault\'s writes are counted per operation of its batches (a batch is one call and one round trip).',
       ],
     };
   } finally {
