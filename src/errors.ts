@@ -20,6 +20,10 @@ export type OAuthErrorCode =
   | 'unsupported_grant_type'
   | 'invalid_scope'
   | 'invalid_target'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'access_denied'
+  | 'expired_token'
   | 'server_error'
   | 'temporarily_unavailable';
 
@@ -36,6 +40,10 @@ export type VaultErrorCode =
   | 'ERR_UNSUPPORTED_GRANT_TYPE'
   | 'ERR_INVALID_SCOPE'
   | 'ERR_INVALID_TARGET'
+  | 'ERR_AUTHORIZATION_PENDING'
+  | 'ERR_SLOW_DOWN'
+  | 'ERR_ACCESS_DENIED'
+  | 'ERR_EXPIRED_TOKEN'
   | 'ERR_STORAGE'
   | 'ERR_CONFLICT'
   | 'ERR_NOT_SUPPORTED'
@@ -155,6 +163,36 @@ export class InvalidTargetError extends VaultError {
   override readonly oauthError: OAuthErrorCode = 'invalid_target';
 }
 
+/** RFC 8628: the user has not yet approved or denied the device authorization; poll again later. */
+export class AuthorizationPendingError extends VaultError {
+  static override readonly code = 'ERR_AUTHORIZATION_PENDING' as const;
+  override readonly code = 'ERR_AUTHORIZATION_PENDING' as const;
+  override readonly oauthError: OAuthErrorCode = 'authorization_pending';
+  override readonly retriable = true;
+}
+
+/** Too fast: device polling before its interval (RFC 8628 `slow_down`), or too many wrong user codes. Retry later. */
+export class SlowDownError extends VaultError {
+  static override readonly code = 'ERR_SLOW_DOWN' as const;
+  override readonly code = 'ERR_SLOW_DOWN' as const;
+  override readonly oauthError: OAuthErrorCode = 'slow_down';
+  override readonly retriable = true;
+}
+
+/** RFC 8628: the user denied the device authorization. */
+export class AccessDeniedError extends VaultError {
+  static override readonly code = 'ERR_ACCESS_DENIED' as const;
+  override readonly code = 'ERR_ACCESS_DENIED' as const;
+  override readonly oauthError: OAuthErrorCode = 'access_denied';
+}
+
+/** RFC 8628: the device code expired before it was approved; start over. */
+export class ExpiredTokenError extends VaultError {
+  static override readonly code = 'ERR_EXPIRED_TOKEN' as const;
+  override readonly code = 'ERR_EXPIRED_TOKEN' as const;
+  override readonly oauthError: OAuthErrorCode = 'expired_token';
+}
+
 /** The storage backend failed or refused an operation. `adapter` names it. */
 export class StorageError extends VaultError {
   static override readonly code = 'ERR_STORAGE' as const;
@@ -222,6 +260,10 @@ export type AnyVaultError =
   | UnsupportedGrantTypeError
   | InvalidScopeError
   | InvalidTargetError
+  | AuthorizationPendingError
+  | SlowDownError
+  | AccessDeniedError
+  | ExpiredTokenError
   | StorageError
   | ConflictError
   | NotSupportedError

@@ -37,6 +37,10 @@ export {
   UnauthorizedClientError,
   UnsupportedGrantTypeError,
   InvalidScopeError,
+  AuthorizationPendingError,
+  SlowDownError,
+  AccessDeniedError,
+  ExpiredTokenError,
   InvalidTargetError,
   StorageError,
   ConflictError,
@@ -58,8 +62,13 @@ export { computePkceChallenge, generatePkce, type PkcePair } from './oauth/pkce.
 export { AUDIT_EVENT_TYPES, BUILT_IN_GRANT_TYPES } from './oauth/types.js';
 export type { GrantHandler, GrantTools, IssueGrantOptions } from './oauth/grants/handler.js';
 export type { RecordKind } from './oauth/record-kinds.js';
+export { REQUEST_URI_PREFIX } from './oauth/pushed-requests.js';
+export { DEVICE_CODE_GRANT, MAX_USER_CODE_ATTEMPTS } from './oauth/grants/device-code.js';
+export { SIGNING_ALGORITHMS, jwkThumbprint, type PublicJwk, type SigningAlgorithm, type SigningKey } from './oauth/signing-keys.js';
+export type { Revocation } from './oauth/revocation-list.js';
 export type {
   AccessTokenInfo,
+  ApproveDeviceAuthorizationParams,
   AuditEvent,
   AuditEventType,
   AuditMode,
@@ -71,6 +80,10 @@ export type {
   CreateAuthorizationCodeParams,
   CreateAuthorizationCodeResult,
   CreateSessionParams,
+  CreateDeviceAuthorizationParams,
+  DeviceAuthorizationInfo,
+  DeviceAuthorizationResult,
+  DpopBinding,
   ExchangeAuthorizationCodeParams,
   GrantInfo,
   GrantType,
@@ -82,6 +95,9 @@ export type {
   OAuthStorePolicy,
   PageOptions,
   PkceMethod,
+  PushAuthorizationRequestParams,
+  PushAuthorizationRequestResult,
+  PushedAuthorizationRequest,
   QueryAuditParams,
   QueryAuditResult,
   RefreshAccessTokenParams,

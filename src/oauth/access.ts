@@ -1,9 +1,9 @@
 import type { StoreContext } from './context.js';
 import { readClient } from './clients.js';
 import { grantTypeOf } from './grants/common.js';
-import { requireResource, requireToken } from './input.js';
+import { optionalJkt, requireResource, requireToken } from './input.js';
 import type { AccessRecord, GrantRecord, RefreshRecord } from './record-kinds.js';
-import { kindOf, LOOKUP, parseToken } from './tokens.js';
+import { kindOf, LOOKUP, parseRefreshToken, parseToken } from './tokens.js';
 import { Transition } from './transition.js';
 import type { AccessTokenInfo, IntrospectionResult, ValidateAccessTokenOptions } from './types.js';
 
@@ -41,8 +41,11 @@ function resourcesOf(access: AccessRecord, grant: GrantRecord): string[] | undef
 export async function validateAccessToken(ctx: StoreContext, tokenInput: string, options: ValidateAccessTokenOptions = {}): Promise<AccessTokenInfo | null> {
   const token = requireToken('accessToken', tokenInput);
   const resource = options.resource === undefined ? undefined : requireResource('options.resource', options.resource);
+  const dpopJkt = optionalJkt('options.dpopJkt', options.dpopJkt);
   const info = await validated(ctx, token);
   if (!info) return null;
+  // RFC 9449: a bound token only with its own key (presented as a bearer token, it is refused).
+  if (info.jkt !== undefined && info.jkt !== dpopJkt) return null;
   // RFC 8707: a token for another resource is not one for this resource. Without audiences, only where the store names none.
   if (resource !== undefined && !(info.resources?.includes(resource) ?? ctx.policy.resources === undefined)) return null;
   return info;
@@ -71,6 +74,7 @@ async function validated(ctx: StoreContext, token: string): Promise<AccessTokenI
     issuedAt: access.issuedAt,
     expiresAt: Math.min(found.expiresAt, grant.expiresAt),
     ...(resources !== undefined && { resources }),
+    ...(access.jkt !== undefined && { jkt: access.jkt }),
     ...(grant.props !== undefined && { props: grant.props }),
   };
   if (cacheKey !== undefined) ctx.validationCache.set(cacheKey, info, now, Math.min(ctx.policy.validationCacheMs, info.expiresAt - now));
@@ -79,8 +83,8 @@ async function validated(ctx: StoreContext, token: string): Promise<AccessTokenI
 
 /** The live refresh token's grant and expiry, or null. */
 async function readRefresh(ctx: StoreContext, token: string): Promise<{ grantId: string; grant: GrantRecord; record: RefreshRecord; expiresAt: number } | null> {
-  const grantId = parseToken('refresh', token);
-  if (grantId === null) return null;
+  const grantId = parseRefreshToken(token)?.grantId;
+  if (grantId === undefined) return null;
   const lookups = await ctx.keyring.lookupIds(LOOKUP.refresh, token);
   const tx = new Transition(ctx, grantId);
   const refreshReads = lookups.map((lookup) => tx.get(ctx.records.refresh, `${grantId}/${lookup}`));
@@ -114,8 +118,9 @@ export async function introspect(ctx: StoreContext, tokenInput: string): Promise
       sub: info.userId,
       exp: Math.floor(info.expiresAt / 1000),
       iat: Math.floor(info.issuedAt / 1000),
-      token_type: 'Bearer',
+      token_type: info.jkt === undefined ? 'Bearer' : 'DPoP',
       ...audience(info.resources),
+      ...(info.jkt !== undefined && { cnf: { jkt: info.jkt } }),
     };
   }
   if (kind === 'refresh') {

@@ -1,7 +1,7 @@
 import type { StoredRecord } from '../records/record-store.js';
 import { ConflictError } from '../errors.js';
 import type { StoreContext } from './context.js';
-import { invalidGrant } from './grants/common.js';
+import { addRevocation, invalidGrant } from './grants/common.js';
 import type { GrantRecord, LiveRecord } from './record-kinds.js';
 import { Transition } from './transition.js';
 import type { AuditEventType } from './types.js';
@@ -56,8 +56,10 @@ export async function revokeGrantById(ctx: StoreContext, grantId: string, reason
     const { clientId, userId } = state.grant.data;
     if (onlyOfClient !== undefined && clientId !== onlyOfClient) return false;
     const tx = new Transition(ctx, grantId);
-    tx.put(ctx.records.revoked, grantId, { revokedAt: ctx.now(), reason }, { expiresAt: state.grant.data.expiresAt, condition: { ifAbsent: true } });
+    const now = ctx.now();
+    tx.put(ctx.records.revoked, grantId, { revokedAt: now, reason }, { expiresAt: state.grant.data.expiresAt, condition: { ifAbsent: true } });
     const revokedAt = 0;
+    addRevocation(ctx, tx, grantId, now);
     tx.check(ctx.records.grant, grantId, { ifVersion: state.grant.version });
     tx.check(ctx.records.live, grantId, state.live ? { ifPresent: true } : { ifAbsent: true });
     const types = revokedTypes(state.live);
@@ -81,7 +83,9 @@ export async function revokeForViolation(
   reason: string,
 ): Promise<never> {
   const tx = new Transition(ctx, grantId);
-  tx.put(ctx.records.revoked, grantId, { revokedAt: ctx.now(), reason }, { expiresAt: subject.expiresAt, condition: { ifAbsent: true } });
+  const now = ctx.now();
+  tx.put(ctx.records.revoked, grantId, { revokedAt: now, reason }, { expiresAt: subject.expiresAt, condition: { ifAbsent: true } });
+  addRevocation(ctx, tx, grantId, now);
   tx.audit({
     types: [...revokedTypes({ activatedAt: 0, refresh: subject.refresh }), 'security_violation'],
     clientId: subject.clientId,

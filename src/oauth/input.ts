@@ -116,6 +116,14 @@ export function optionalGrantTypes(field: string, value: unknown, known: readonl
   ];
 }
 
+// RFC 7638 SHA-256 thumbprint, base64url without padding.
+const JKT = /^[A-Za-z0-9_-]{43}$/;
+
+/** A DPoP key thumbprint (RFC 9449 `jkt`). */
+export function optionalJkt(field: string, value: unknown): string | undefined {
+  return optionalString(field, value, { max: 43, pattern: JKT });
+}
+
 /** App JSON data (props, metadata): at most 16 KiB encoded. Checks size before serializing big strings. */
 export function optionalJson(field: string, value: unknown): unknown {
   if (value === undefined) return undefined;

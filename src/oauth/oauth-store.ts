@@ -15,9 +15,21 @@ import { readPageOptions } from './paging.js';
 import { resealAll } from './reseal.js';
 import { revokeToken } from './revocation.js';
 import { createSession, deleteSession, getSession, updateSession } from './sessions.js';
+import { approveDeviceAuthorization, createDeviceAuthorization, denyDeviceAuthorization, getDeviceAuthorization } from './grants/device-code.js';
+import { pushAuthorizationRequest, takePushedAuthorizationRequest } from './pushed-requests.js';
+import { listRevocations, recordRevocation, type Revocation } from './revocation-list.js';
+import { SigningKeys, type PublicJwk, type SigningAlgorithm, type SigningKey } from './signing-keys.js';
+import { consumeOnce } from './single-use.js';
 import {
   AUDIT_EVENT_TYPES,
   type AccessTokenInfo,
+  type ApproveDeviceAuthorizationParams,
+  type CreateDeviceAuthorizationParams,
+  type DeviceAuthorizationInfo,
+  type DeviceAuthorizationResult,
+  type PushAuthorizationRequestParams,
+  type PushAuthorizationRequestResult,
+  type PushedAuthorizationRequest,
   type AuditEventType,
   type CleanupResult,
   type ClientCredentialsParams,
@@ -86,11 +98,13 @@ import {
  */
 export class OAuthStore {
   readonly #ctx: StoreContext;
+  readonly #signingKeys: SigningKeys;
 
   /** @throws ConsistencyError when the single-use store is not atomic with atomic batches. */
   constructor(options: OAuthStoreOptions) {
     const resolved = resolveOptions(options);
     this.#ctx = createContext(resolved, registerGrants(resolved.grants));
+    this.#signingKeys = new SigningKeys(this.#ctx, resolved.policy.signingKeyRotationMs, resolved.policy.signingKeyOverlapMs);
   }
 
   /** Registers a client; a confidential client's secret is returned here only. */
@@ -197,6 +211,57 @@ export class OAuthStore {
   /** Revokes a grant and every token of it. Returns whether this call revoked it. */
   revokeGrant(grantId: string): Promise<boolean> {
     return revokeGrant(this.#ctx, grantId);
+  }
+
+  /**
+   * Marks a single-use identifier (a DPoP proof's or a client assertion's
+   * `jti`) as used until `expiresAt`: true the first time, false ever after,
+   * exactly once under concurrency on the atomic store.
+   */
+  consumeOnce(namespace: string, id: string, options: { expiresAt: number }): Promise<boolean> {
+    return consumeOnce(this.#ctx, namespace, id, options?.expiresAt);
+  }
+
+  /** RFC 9126: checks and keeps an authorization request; returns its single-use `request_uri`. */
+  pushAuthorizationRequest(params: PushAuthorizationRequestParams): Promise<PushAuthorizationRequestResult> {
+    return pushAuthorizationRequest(this.#ctx, params);
+  }
+  /** RFC 9126: the pushed request, once, for the client that pushed it; `InvalidGrantError` otherwise. */
+  takePushedAuthorizationRequest(requestUri: string, clientId: string): Promise<PushedAuthorizationRequest> {
+    return takePushedAuthorizationRequest(this.#ctx, requestUri, clientId);
+  }
+
+  /** RFC 8628: starts a device authorization for an authenticated client. */
+  createDeviceAuthorization(params: CreateDeviceAuthorizationParams): Promise<DeviceAuthorizationResult> {
+    return createDeviceAuthorization(this.#ctx, params);
+  }
+  /** What a user code asks for (the approval screen); wrong codes count against `attemptKey`. */
+  getDeviceAuthorization(userCode: string, options?: { attemptKey?: string }): Promise<DeviceAuthorizationInfo | null> {
+    return getDeviceAuthorization(this.#ctx, userCode, options);
+  }
+  /** Approves a user code, once: of concurrent approvals exactly one makes the grant. */
+  approveDeviceAuthorization(userCode: string, params: ApproveDeviceAuthorizationParams): Promise<void> {
+    return approveDeviceAuthorization(this.#ctx, userCode, params);
+  }
+  denyDeviceAuthorization(userCode: string, options?: { attemptKey?: string }): Promise<void> {
+    return denyDeviceAuthorization(this.#ctx, userCode, options);
+  }
+
+  /** The key that signs JWT access tokens now (created, and rotated, as needed); its private half is non-extractable. */
+  signingKey(alg?: SigningAlgorithm): Promise<SigningKey> {
+    return this.#signingKeys.current(alg);
+  }
+  /** The published public keys: a JWKS document. */
+  async jwks(): Promise<{ keys: PublicJwk[] }> {
+    return { keys: await this.#signingKeys.publicKeys() };
+  }
+  /** Recent revocations a JWT access token validator must honour (grant ids, and `jti`s of single tokens). */
+  listRevocations(): Promise<Revocation[]> {
+    return listRevocations(this.#ctx);
+  }
+  /** Records the revocation of one JWT access token (`jti`) until it would have expired. */
+  recordRevocation(id: string, expiresAt: number): Promise<void> {
+    return recordRevocation(this.#ctx, id, expiresAt);
   }
 
   /** Audit events, newest first, filtered by type, client, user and time. */

@@ -24,6 +24,8 @@ export interface ResolvedPolicy {
   resources: readonly string[] | undefined;
   clientCacheMs: number;
   validationCacheMs: number;
+  signingKeyRotationMs: number;
+  signingKeyOverlapMs: number;
 }
 
 export interface ResolvedOptions {
@@ -62,6 +64,8 @@ const OPTION_KEYS = {
   resources: true,
   clientCacheSeconds: true,
   validationCacheSeconds: true,
+  signingKeyRotationSeconds: true,
+  signingKeyOverlapSeconds: true,
 } as const satisfies Record<keyof OAuthStoreOptions, true>;
 
 function seconds(options: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
@@ -139,7 +143,10 @@ export function resolveOptions(input: OAuthStoreOptions): ResolvedOptions {
     resources: options.resources === undefined ? undefined : requireResources('options.resources', options.resources, 1),
     clientCacheMs: seconds(options, 'clientCacheSeconds', 60, 0, 3600),
     validationCacheMs: seconds(options, 'validationCacheSeconds', 0, 0, 300),
+    signingKeyRotationMs: seconds(options, 'signingKeyRotationSeconds', 30 * DAY, 3600, 400 * DAY),
+    signingKeyOverlapMs: 0,
   };
+  policy.signingKeyOverlapMs = seconds(options, 'signingKeyOverlapSeconds', policy.accessTokenTtlMs / 1000 + 3600, policy.accessTokenTtlMs / 1000, 400 * DAY);
   return {
     keyring: options.keyring,
     adapter,

@@ -25,6 +25,8 @@ import type { ClientInfo, GrantType, PkceMethod, SessionInfo } from './types.js'
  *   session/<sessionId>/<lookup(handle)>  an authorization request waiting for the user
  *   session-draft/…, session-done/…       what the app set on it, and its single-use completion
  *   audit/<eventId>/~<partition>          one sealed event record per operation, in the operation's batch
+ *   once/<lookup(id)>                     a single-use identifier (DPoP proof, client assertion jti), until it expires
+ *   pushed/<id>/<lookup(handle)>          a pushed authorization request (RFC 9126), taken once
  *
  * A `~` segment names the partition (see `partitionOf`): an index entry lives,
  * and is written atomically, with the grant it indexes.
@@ -99,6 +101,8 @@ export interface RevokedRecord {
 export interface AccessRecord {
   clientId: string;
   issuedAt: number;
+  /** RFC 9449: the thumbprint of the DPoP key the token is bound to. */
+  jkt?: string;
   /** Present when narrower than the grant's. */
   scope?: string[];
   /** Present when narrower than the grant's. */
@@ -130,6 +134,13 @@ export interface SessionUpdate {
 
 export type SessionDone = SessionUpdate & { completedAt: number };
 
+/** A pushed authorization request (RFC 9126), as checked when it was pushed. */
+export type PushedRecord = Omit<SessionRecord, 'createdAt' | 'expiresAt'> & { expiresAt: number };
+
+export interface RevocationRecord {
+  revokedAt: number;
+}
+
 /** An index entry or marker: the key is the information. */
 export type Marker = Record<string, never>;
 
@@ -143,6 +154,8 @@ export const BUILT_IN_RECORD_KINDS = {
   revoked: { kind: 'grant-revoked', store: 'single-use', ownedBy: 'grant' },
   access: { kind: 'access', store: 'single-use', ownedBy: 'grant' },
   refresh: { kind: 'refresh', store: 'single-use', ownedBy: 'grant' },
+  // A bound refresh token's key: `refresh-key/<grantId>/<lookup(token, jkt)>`, checked by its rotation.
+  refreshKey: { kind: 'refresh-key', store: 'single-use', ownedBy: 'grant' },
   rotated: { kind: 'rotated', store: 'single-use', ownedBy: 'grant' },
   clientGrant: { kind: 'client-grant', store: 'single-use', ownedBy: 'grant' },
   // Outlives its grant (until the audit retention has passed): audit by user finds a grant's events through it.
@@ -151,6 +164,10 @@ export const BUILT_IN_RECORD_KINDS = {
   sessionDraft: { kind: 'session-draft', store: 'single-use', ownedBy: 'session' },
   sessionDone: { kind: 'session-done', store: 'single-use', ownedBy: 'session' },
   audit: { kind: 'audit', store: 'single-use' },
+  once: { kind: 'once', store: 'single-use' },
+  pushed: { kind: 'pushed', store: 'single-use' },
+  // Recently revoked grants (and JWT access tokens): what a JWT validator must refuse, kept as long as such a token lives.
+  revocation: { kind: 'revocation', store: 'single-use' },
 } as const satisfies Record<string, RecordKind>;
 
 type Shapes = {
@@ -162,6 +179,7 @@ type Shapes = {
   revoked: RevokedRecord;
   access: AccessRecord;
   refresh: RefreshRecord;
+  refreshKey: Marker;
   rotated: RotatedRecord;
   clientGrant: Marker;
   userGrant: Marker;
@@ -169,6 +187,9 @@ type Shapes = {
   sessionDraft: SessionUpdate;
   sessionDone: SessionDone;
   audit: unknown;
+  once: Marker;
+  pushed: PushedRecord;
+  revocation: RevocationRecord;
 };
 
 /** Typed collections of the built-in kinds. */

@@ -2,7 +2,8 @@ import { InvalidRequestError, UnauthorizedClientError } from '../errors.js';
 import { authenticateClient } from './clients.js';
 import type { StoreContext } from './context.js';
 import { onlyKeys, params, requireToken } from './input.js';
-import { kindOf, LOOKUP, parseToken } from './tokens.js';
+import { addRevocation } from './grants/common.js';
+import { kindOf, LOOKUP, parseRefreshToken, parseToken } from './tokens.js';
 import { Transition } from './transition.js';
 import type { ClientInfo, RevokeTokenParams } from './types.js';
 
@@ -28,7 +29,7 @@ export async function revokeToken(ctx: StoreContext, input: RevokeTokenParams): 
 
 /** One call per key of the ring that may have made the token's lookup id (one, except right after a key rotation). */
 async function revoke(ctx: StoreContext, client: ClientInfo, token: string, kind: 'access' | 'refresh'): Promise<void> {
-  const grantId = parseToken(kind, token)!;
+  const grantId = kind === 'access' ? parseToken('access', token)! : parseRefreshToken(token)!.grantId;
   const lookups = await ctx.keyring.lookupIds(kind === 'access' ? LOOKUP.access : LOOKUP.refresh, token);
   for (const lookup of lookups) {
     const id = `${grantId}/${lookup}`;
@@ -43,6 +44,7 @@ async function revoke(ctx: StoreContext, client: ClientInfo, token: string, kind
     if (kind === 'refresh') {
       tx.put(ctx.records.revoked, grantId, { revokedAt: ctx.now(), reason: 'revoked_by_client' }, { condition: { ifAbsent: true } });
       tx.check(ctx.records.grant, grantId, { ifPresent: true });
+      addRevocation(ctx, tx, grantId, ctx.now());
     }
     tx.audit({
       types: kind === 'access' ? ['access_token_revoked'] : ['access_token_revoked', 'refresh_token_revoked'],

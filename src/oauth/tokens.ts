@@ -12,10 +12,12 @@ import { randomId, randomToken } from '../crypto/random.js';
  * of the whole string are stored.
  */
 
-export type TokenKind = 'code' | 'access' | 'refresh' | 'session';
+export type TokenKind = 'code' | 'access' | 'refresh' | 'boundRefresh' | 'session' | 'pushed' | 'device';
 
-// The routing id of a session handle is a session id, not a grant id: same shape.
-const TAGS: Record<TokenKind, string> = { code: 'ovc', access: 'ova', refresh: 'ovr', session: 'ovs' };
+// The routing id of a session or pushed-request handle is its own random id, not a grant id: same shape.
+// A DPoP-bound refresh token says so in its tag: the token endpoint then knows, before any read, that
+// the request must prove the key (and changing the tag changes the token, whose lookup id then matches nothing).
+const TAGS: Record<TokenKind, string> = { code: 'ovc', access: 'ova', refresh: 'ovr', boundRefresh: 'ovb', session: 'ovs', pushed: 'ovp', device: 'ovd' };
 const GRANT_ID = /^[A-Za-z0-9_-]{22}$/;
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
 
@@ -25,7 +27,13 @@ export const LOOKUP = {
   codeBinding: 'oauth/code-binding',
   access: 'oauth/access-token',
   refresh: 'oauth/refresh-token',
+  refreshKey: 'oauth/refresh-token-key',
   session: 'oauth/session',
+  once: 'oauth/once',
+  pushed: 'oauth/pushed-request',
+  deviceCode: 'oauth/device-code',
+  userCode: 'oauth/user-code',
+  attempts: 'oauth/attempts',
   user: 'oauth/user',
   successorRefresh: 'oauth/successor/refresh',
   successorAccess: 'oauth/successor/access',
@@ -55,10 +63,20 @@ export function parseToken(kind: TokenKind, token: string): string | null {
   return GRANT_ID.test(grantId) && SECRET.test(rest.slice(dot + 1)) ? grantId : null;
 }
 
-/** Which kind a token claims to be, from its tag; null when none. */
-export function kindOf(token: string): TokenKind | null {
-  for (const kind of ['access', 'refresh', 'code', 'session'] as const) if (parseToken(kind, token) !== null) return kind;
+/** Which kind a token claims to be, from its tag; null when none. A bound refresh token is a refresh token. */
+export function kindOf(token: string): Exclude<TokenKind, 'boundRefresh'> | null {
+  for (const kind of ['access', 'refresh', 'boundRefresh', 'code', 'session', 'pushed', 'device'] as const) {
+    if (parseToken(kind, token) !== null) return kind === 'boundRefresh' ? 'refresh' : kind;
+  }
   return null;
+}
+
+/** A refresh token's grant id, and whether it is bound to a DPoP key; null when it is not a refresh token. */
+export function parseRefreshToken(token: string): { grantId: string; bound: boolean } | null {
+  const plain = parseToken('refresh', token);
+  if (plain !== null) return { grantId: plain, bound: false };
+  const bound = parseToken('boundRefresh', token);
+  return bound === null ? null : { grantId: bound, bound: true };
 }
 
 /** True when `stored` is one of `candidates` (ids under every key of the ring); no early exit. */

@@ -18,7 +18,7 @@ import type { RecordKind } from './record-kinds.js';
 export type ClientType = 'public' | 'confidential';
 
 /** The grant types of the built-in handlers. A store may register more (`grants` option). */
-export const BUILT_IN_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials'] as const;
+export const BUILT_IN_GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'] as const;
 /** A grant type a client may be registered for: a built-in one, or one a registered handler adds. */
 export type GrantType = (typeof BUILT_IN_GRANT_TYPES)[number] | (string & {});
 
@@ -86,6 +86,14 @@ export interface OAuthStorePolicy {
    * a revoked token may still validate in an isolate for up to N seconds.
    */
   validationCacheSeconds?: number;
+  /** How long a signing key (JWT access tokens) signs before the next one takes over; default 30 days. */
+  signingKeyRotationSeconds?: number;
+  /**
+   * How long a key that stopped signing stays published in the JWKS, so the
+   * tokens it signed keep verifying; default the access token lifetime plus
+   * one hour, and never less than the access token lifetime.
+   */
+  signingKeyOverlapSeconds?: number;
 }
 
 /** Options of `new OAuthStore(...)`. */
@@ -222,6 +230,22 @@ export interface CreateSessionParams {
   ttlSeconds?: number;
 }
 
+/** A pushed authorization request (RFC 9126): what `createSession` takes, and how long the `request_uri` lives. */
+export type PushAuthorizationRequestParams = Omit<CreateSessionParams, 'ttlSeconds'> & {
+  /** Lifetime of the request_uri; default 60, at most 600. */
+  ttlSeconds?: number;
+};
+
+export interface PushAuthorizationRequestResult {
+  /** `urn:ietf:params:oauth:request_uri:…`: single use, a 256-bit secret handle. */
+  requestUri: string;
+  /** Seconds until it expires. */
+  expiresIn: number;
+}
+
+/** A pushed request as taken: the checked authorization request, ready for `createSession`. */
+export type PushedAuthorizationRequest = Omit<SessionInfo, 'sessionId' | 'userId' | 'props' | 'completed' | 'createdAt' | 'expiresAt'>;
+
 export interface UpdateSessionParams {
   userId?: string;
   scope?: string[];
@@ -264,7 +288,16 @@ export interface ClientCredentials {
   clientSecret?: string;
 }
 
-export interface ExchangeAuthorizationCodeParams extends ClientCredentials {
+export interface DpopBinding {
+  /**
+   * RFC 9449: the JWK thumbprint (RFC 7638) of the key of the request's
+   * DPoP proof, verified by the caller (the server subpath does). The
+   * access token is bound to it; so is a public client's refresh token.
+   */
+  dpopJkt?: string;
+}
+
+export interface ExchangeAuthorizationCodeParams extends ClientCredentials, DpopBinding {
   code: string;
   /**
    * Must equal the redirect URI the code was issued for, exactly. Required
@@ -278,7 +311,7 @@ export interface ExchangeAuthorizationCodeParams extends ClientCredentials {
   resources?: string[];
 }
 
-export interface RefreshAccessTokenParams extends ClientCredentials {
+export interface RefreshAccessTokenParams extends ClientCredentials, DpopBinding {
   refreshToken: string;
   /** Narrower scope for the new access token (subset of the grant's). */
   scope?: string[];
@@ -286,7 +319,7 @@ export interface RefreshAccessTokenParams extends ClientCredentials {
   resources?: string[];
 }
 
-export interface ClientCredentialsParams extends ClientCredentials {
+export interface ClientCredentialsParams extends ClientCredentials, DpopBinding {
   /** Default: the client's registered scope. */
   scope?: string[];
   resources?: string[];
@@ -298,10 +331,46 @@ export interface TokenRequest extends ClientCredentials {
   [parameter: string]: unknown;
 }
 
+export interface CreateDeviceAuthorizationParams extends ClientCredentials {
+  scope?: string[];
+  resources?: string[];
+}
+
+/** RFC 8628 §3.2: what the device shows and how it polls. */
+export interface DeviceAuthorizationResult {
+  /** The device's secret: it polls the token endpoint with it. */
+  deviceCode: string;
+  /** What the user types on another screen, `XXXX-XXXX` (20 consonants; case, spaces and dashes ignored). */
+  userCode: string;
+  expiresIn: number;
+  /** Seconds the device waits between polls. */
+  interval: number;
+}
+
+/** What a user code stands for, for the approval screen. */
+export interface DeviceAuthorizationInfo {
+  clientId: string;
+  scope: string[];
+  resources?: string[];
+  expiresAt: number;
+  /** Already approved or denied. */
+  decided: boolean;
+}
+
+export interface ApproveDeviceAuthorizationParams {
+  userId: string;
+  /** The scope the user approved (default: what the device asked for). */
+  scope?: string[];
+  props?: unknown;
+  /** Who is entering codes (an IP address, a session): wrong codes count against it. */
+  attemptKey?: string;
+}
+
 /** Tokens issued by a grant. */
 export interface TokenResult {
   accessToken: string;
-  tokenType: 'Bearer';
+  /** `DPoP` when the access token is bound to the request's DPoP key (RFC 9449). */
+  tokenType: 'Bearer' | 'DPoP';
   /** Seconds until the access token expires. */
   expiresIn: number;
   /** Present when the client may use `refresh_token`. */
@@ -326,6 +395,8 @@ export interface AccessTokenInfo {
   expiresAt: number;
   /** The token's audiences (RFC 8707). */
   resources?: string[];
+  /** RFC 9449: the thumbprint of the DPoP key the token is bound to. */
+  jkt?: string;
   props?: unknown;
 }
 
@@ -336,6 +407,12 @@ export interface ValidateAccessTokenOptions {
    * only where the store has no `resources` configured.
    */
   resource?: string;
+  /**
+   * RFC 9449: the thumbprint of the key of the request's verified DPoP
+   * proof. A DPoP-bound token validates only with its own key's thumbprint
+   * (so a bound token presented as a bearer token is refused).
+   */
+  dpopJkt?: string;
 }
 
 /** RFC 7662 response: `{ active: false }` carries nothing else, ever. */
@@ -349,8 +426,10 @@ export type IntrospectionResult =
       /** Seconds since the epoch. */
       exp: number;
       iat: number;
-      token_type?: 'Bearer';
+      token_type?: 'Bearer' | 'DPoP';
       aud?: string | string[];
+      /** RFC 9449 §6.2: the key a DPoP-bound token is bound to. */
+      cnf?: { jkt: string };
     };
 
 export type TokenTypeHint = 'access_token' | 'refresh_token';
@@ -396,6 +475,9 @@ export const AUDIT_EVENT_TYPES = [
   'refresh_token_revoked',
   'session_created',
   'session_completed',
+  'device_authorization_created',
+  'device_authorization_approved',
+  'device_authorization_denied',
   'cleanup',
   'security_violation',
 ] as const;

@@ -6,6 +6,7 @@ import { ConsistencyError } from '../../src/errors.js';
 import { OAuthStore } from '../../src/oauth/oauth-store.js';
 import { nonAtomicWrapper } from '../../src/storage/conformance/index.js';
 import { describeOAuthStoreSuite } from '../oauth/oauth-store-suite.js';
+import { describeSingleUseSuite } from '../oauth/single-use-suite.js';
 
 describeOAuthStoreSuite('memory', { create: async (clock) => ({ adapter: memoryAdapter({ now: clock.now }) }) });
 
@@ -28,3 +29,5 @@ test('a non-atomic adapter without an atomic single-use adapter is refused at co
   const batchless = { ...memory, capabilities: { ...memory.capabilities, atomicBatch: false }, batch: undefined };
   expect(() => new OAuthStore({ keyring, adapter: batchless })).toThrow(/atomic batches/);
 });
+
+describeSingleUseSuite('memory', { create: async (clock) => ({ adapter: memoryAdapter({ now: clock.now }) }) });

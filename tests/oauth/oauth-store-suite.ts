@@ -614,6 +614,20 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
         ['requestToken', [{ ...s.creds, grantType: 'refresh_token', refreshToken: tokens.refreshToken, redirect_uri: REDIRECT }], 'params.redirect_uri'],
         ['listClientGrants', [''], 'clientId'],
         ['listClientGrants', [s.creds.clientId, { limit: 0 }], 'options.limit'],
+        ['consumeOnce', ['Bad Namespace', 'jti', { expiresAt: s.clock.now() + 1000 }], 'namespace'],
+        ['consumeOnce', ['dpop-jti', 'jti', { expiresAt: 'soon' }], 'expiresAt'],
+        ['pushAuthorizationRequest', [{ clientId: s.creds.clientId, redirectUri: 'nope' }], 'redirectUri'],
+        ['pushAuthorizationRequest', [{ clientId: s.creds.clientId, redirectUri: REDIRECT, ttlSeconds: 601 }], 'ttlSeconds'],
+        ['takePushedAuthorizationRequest', ['https://not-a-urn.example/', s.creds.clientId], 'requestUri'],
+        ['createDeviceAuthorization', [{ clientId: BIG }], 'clientId'],
+        ['createDeviceAuthorization', [{ ...s.creds, scope: 'tv' }], 'scope'],
+        ['getDeviceAuthorization', ['AEIOU'], 'userCode'],
+        ['approveDeviceAuthorization', ['BCDF-GHJK', { userId: '' }], 'userId'],
+        ['denyDeviceAuthorization', ['12345678'], 'userCode'],
+        ['signingKey', ['HS256'], 'alg'],
+        ['recordRevocation', ['not an id!', s.clock.now() + 1000], 'id'],
+        ['exchangeAuthorizationCode', [{ ...exchange, dpopJkt: 'short' }], 'dpopJkt'],
+        ['validateAccessToken', [tokens.accessToken, { dpopJkt: 42 }], 'options.dpopJkt'],
         ['introspect', [BIG], 'token'],
         ['introspect', [''], 'token'],
         ['revokeToken', [{ ...s.creds, token: BIG }], 'token'],
@@ -652,7 +666,7 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       // Every public entry point was exercised.
       const names = Object.getOwnPropertyNames(OAuthStore.prototype).filter((name) => name !== 'constructor');
       const untested = names.filter((name) => !cases.some(([method]) => method === name));
-      expect(untested.sort()).toEqual(['cleanupExpired', 'healthCheck', 'resealAll', 'stats']);
+      expect(untested.sort()).toEqual(['cleanupExpired', 'healthCheck', 'jwks', 'listRevocations', 'resealAll', 'stats']);
     });
 
     test('key rotation: tokens, client secrets and grant indexes from before the rotation keep working', async () => {

@@ -1,4 +1,5 @@
 import { describeOAuthStoreSuite } from '../oauth/oauth-store-suite.js';
+import { describeSingleUseSuite } from '../oauth/single-use-suite.js';
 import { createStorage } from './oauth-storage.js';
 
 // The whole OAuthStore suite on each Cloudflare configuration, on real bindings in workerd.
@@ -15,3 +16,7 @@ describeOAuthStoreSuite('kv + durable-object (8 shards) for single-use records',
   create: async (clock) => createStorage('kv+durable-object', clock.now, 8),
   negativeControlContenders,
 });
+
+describeSingleUseSuite('cloudflare-d1', { create: async (clock) => createStorage('d1', clock.now) });
+describeSingleUseSuite('durable-object (8 shards)', { create: async (clock) => createStorage('durable-object', clock.now, 8) });
+describeSingleUseSuite('kv + durable-object (8 shards)', { create: async (clock) => createStorage('kv+durable-object', clock.now, 8) });

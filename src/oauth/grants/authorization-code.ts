@@ -5,7 +5,7 @@ import { optionalInteger } from '../../util/validate.js';
 import { checkAuthorizationRequest } from '../authorization-request.js';
 import type { StoreContext } from '../context.js';
 import { readGrantState, revokeForViolation } from '../grant-state.js';
-import { onlyKeys, optionalJson, optionalPkceVerifier, optionalResources, params, requireRedirectUri, requireToken, requireUserId } from '../input.js';
+import { onlyKeys, optionalJkt, optionalJson, optionalPkceVerifier, optionalResources, params, requireRedirectUri, requireToken, requireUserId } from '../input.js';
 import { MAX_CODE_TTL_SECONDS } from '../options.js';
 import { codeOrigin, type GrantRecord, type LiveRecord } from '../record-kinds.js';
 import { formatToken, LOOKUP, newGrantId, parseToken } from '../tokens.js';
@@ -99,6 +99,7 @@ interface ExchangeParams {
   redirectUri: string | undefined;
   codeVerifier: string | undefined;
   resources: string[] | undefined;
+  dpopJkt: string | undefined;
 }
 
 /** Redeems a code: one atomic call (two when the request narrows its resources). */
@@ -113,6 +114,8 @@ async function exchange(ctx: StoreContext, client: ClientInfo, p: ExchangeParams
   }
   const candidates = await bindings(ctx, p.code, client.clientId, p.redirectUri ?? '', await pkceOfVerifier(p.codeVerifier));
   const withRefresh = client.grantTypes.includes('refresh_token');
+  // RFC 9449 §5: a public client's refresh token is bound to its DPoP key; a confidential client authenticates instead.
+  const refreshJkt = client.type === 'public' ? p.dpopJkt : undefined;
   let key = 0;
   for (let attempt = 0; attempt < 4; attempt++) {
     const now = ctx.now();
@@ -127,8 +130,9 @@ async function exchange(ctx: StoreContext, client: ClientInfo, p: ExchangeParams
       issuedAt: now,
       expiresAt: accessExpiresAt,
       ...(p.resources !== undefined && { resources: p.resources }),
+      ...(p.dpopJkt !== undefined && { jkt: p.dpopJkt }),
     });
-    const refresh = withRefresh ? await addRefreshToken(ctx, tx, grantId, now) : undefined;
+    const refresh = withRefresh ? await addRefreshToken(ctx, tx, grantId, now, undefined, refreshJkt) : undefined;
     tx.audit({
       types: refresh ? ['code_used', 'access_token_issued', 'refresh_token_issued'] : ['code_used', 'access_token_issued'],
       clientId: client.clientId,
@@ -144,7 +148,7 @@ async function exchange(ctx: StoreContext, client: ClientInfo, p: ExchangeParams
     if (outcome.ok) {
       const grant = (await outcome.read<GrantRecord>(grantRead))!.data;
       // The grant's end bounds its tokens (validation needs the grant record, which expires then).
-      const access = { token: accessToken, expiresAt: Math.min(accessExpiresAt, grant.expiresAt) };
+      const access = { token: accessToken, expiresAt: Math.min(accessExpiresAt, grant.expiresAt), bound: p.dpopJkt !== undefined };
       return tokenResult(grantId, now, access, grant.scope, p.resources ?? grant.resources,
         refresh && { token: refresh.token, expiresAt: Math.min(grant.expiresAt, now + ctx.policy.refreshIdleMs) });
     }
@@ -177,12 +181,13 @@ async function exchange(ctx: StoreContext, client: ClientInfo, p: ExchangeParams
 
 export const authorizationCodeGrant: GrantHandler<ExchangeParams> = {
   type: 'authorization_code',
-  parameters: ['code', 'redirectUri', 'codeVerifier', 'resources'],
+  parameters: ['code', 'redirectUri', 'codeVerifier', 'resources', 'dpopJkt'],
   parse: (p) => ({
     code: requireToken('code', p.code),
     redirectUri: p.redirectUri === undefined ? undefined : requireRedirectUri('redirectUri', p.redirectUri),
     codeVerifier: optionalPkceVerifier('codeVerifier', p.codeVerifier),
     resources: optionalResources('resources', p.resources),
+    dpopJkt: optionalJkt('dpopJkt', p.dpopJkt),
   }),
   issue: (tools, client, p) => exchange(toolsContext(tools), client, p),
 };

@@ -1,9 +1,10 @@
-import { optionalResources, optionalScope } from '../input.js';
+import { optionalJkt, optionalResources, optionalScope } from '../input.js';
 import type { GrantHandler } from './handler.js';
 
 interface ClientCredentialsParams {
   scope: string[] | undefined;
   resources: string[] | undefined;
+  dpopJkt: string | undefined;
 }
 
 /**
@@ -16,14 +17,15 @@ interface ClientCredentialsParams {
  */
 export const clientCredentialsGrant: GrantHandler<ClientCredentialsParams> = {
   type: 'client_credentials',
-  parameters: ['scope', 'resources'],
+  parameters: ['scope', 'resources', 'dpopJkt'],
   publicClients: false,
-  parse: (p) => ({ scope: optionalScope('scope', p.scope), resources: optionalResources('resources', p.resources) }),
+  parse: (p) => ({ scope: optionalScope('scope', p.scope), resources: optionalResources('resources', p.resources), dpopJkt: optionalJkt('dpopJkt', p.dpopJkt) }),
   issue: (tools, client, p) =>
     tools.issueGrant({
       client,
       userId: client.clientId,
       scope: tools.allowedScope(client, p.scope),
       resources: tools.allowedResources(client, p.resources),
+      ...(p.dpopJkt !== undefined && { dpopJkt: p.dpopJkt }),
     }),
 };

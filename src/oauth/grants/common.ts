@@ -30,12 +30,29 @@ export async function addAccessToken(
   return token;
 }
 
-/** Adds a new refresh token to `tx` (live until unused for the idle time); returns the token and its lookup id. */
-export async function addRefreshToken(ctx: StoreContext, tx: Transition, grantId: string, now: number, secret?: string): Promise<{ token: string; lookup: string }> {
-  const token = formatToken('refresh', grantId, secret);
-  const lookup = await ctx.keyring.lookupId(LOOKUP.refresh, token);
-  tx.put(ctx.records.refresh, `${grantId}/${lookup}`, { issuedAt: now }, { expiresAt: now + ctx.policy.refreshIdleMs });
+/**
+ * Adds a new refresh token to `tx` (live until unused for the idle time);
+ * returns the token and its lookup id. Bound to a DPoP key (`jkt`), it says
+ * so in its tag and its key is recorded beside it, so its rotation can
+ * check the key in the same atomic call.
+ */
+export async function addRefreshToken(ctx: StoreContext, tx: Transition, grantId: string, now: number, secret?: string, jkt?: string): Promise<{ token: string; lookup: string }> {
+  const token = formatToken(jkt === undefined ? 'refresh' : 'boundRefresh', grantId, secret);
+  const expiresAt = now + ctx.policy.refreshIdleMs;
+  const [lookup, keyLookup] = await Promise.all([ctx.keyring.lookupId(LOOKUP.refresh, token), jkt === undefined ? undefined : refreshKeyLookup(ctx, token, jkt)]);
+  tx.put(ctx.records.refresh, `${grantId}/${lookup}`, { issuedAt: now }, { expiresAt });
+  if (keyLookup !== undefined) tx.put(ctx.records.refreshKey, `${grantId}/${keyLookup}`, {}, { expiresAt });
   return { token, lookup };
+}
+
+/** The lookup id that binds a refresh token to a DPoP key. */
+export function refreshKeyLookup(ctx: StoreContext, token: string, jkt: string): Promise<string> {
+  return ctx.keyring.lookupId(LOOKUP.refreshKey, `${token}\u0000${jkt}`);
+}
+
+/** Records a revocation where a JWT access token validator looks (it may hold tokens of this grant until they expire). */
+export function addRevocation(ctx: StoreContext, tx: Transition, grantId: string, now: number): void {
+  tx.put(ctx.records.revocation, grantId, { revokedAt: now }, { expiresAt: now + ctx.policy.accessTokenTtlMs });
 }
 
 /**
@@ -63,14 +80,14 @@ export function grantTypeOf(grant: GrantRecord): GrantType {
 export function tokenResult(
   grantId: string,
   now: number,
-  access: { token: string; expiresAt: number },
+  access: { token: string; expiresAt: number; bound?: boolean },
   scope: string[],
   resources: string[] | undefined,
   refresh?: { token: string; expiresAt: number },
 ): TokenResult {
   return {
     accessToken: access.token,
-    tokenType: 'Bearer',
+    tokenType: access.bound ? 'DPoP' : 'Bearer',
     expiresIn: Math.max(0, Math.ceil((access.expiresAt - now) / 1000)),
     ...(refresh && { refreshToken: refresh.token, refreshTokenExpiresIn: Math.max(0, Math.ceil((refresh.expiresAt - now) / 1000)) }),
     scope,

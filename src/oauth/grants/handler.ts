@@ -71,4 +71,6 @@ export interface IssueGrantOptions {
   refreshToken?: boolean;
   /** Lifetime of the grant; default: the access token's when there is no refresh token, else `grantLifetimeSeconds`. */
   lifetimeSeconds?: number;
+  /** RFC 9449: bind the access token (and a public client's refresh token) to this DPoP key thumbprint. */
+  dpopJkt?: string;
 }

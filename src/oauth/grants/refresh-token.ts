@@ -2,12 +2,12 @@ import { randomToken } from '../../crypto/random.js';
 import { ConflictError, InvalidScopeError, InvalidTargetError } from '../../errors.js';
 import { withLock, type StoreContext } from '../context.js';
 import { readGrantState, revokeForViolation } from '../grant-state.js';
-import { optionalResources, optionalScope, requireToken } from '../input.js';
+import { optionalJkt, optionalResources, optionalScope, requireToken } from '../input.js';
 import type { GrantRecord, RotatedRecord } from '../record-kinds.js';
-import { deriveSuccessors, formatToken, LOOKUP, parseToken } from '../tokens.js';
+import { deriveSuccessors, formatToken, LOOKUP, parseRefreshToken } from '../tokens.js';
 import { Transition } from '../transition.js';
 import type { ClientInfo, TokenResult } from '../types.js';
-import { addAccessToken, invalidGrant, isSubset, tokenResult } from './common.js';
+import { addAccessToken, invalidGrant, isSubset, refreshKeyLookup, tokenResult } from './common.js';
 import type { GrantHandler } from './handler.js';
 import { toolsContext } from './tools.js';
 
@@ -24,6 +24,7 @@ interface RefreshParams {
   refreshToken: string;
   scope: string[] | undefined;
   resources: string[] | undefined;
+  dpopJkt: string | undefined;
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -31,8 +32,12 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
 }
 
 async function refresh(ctx: StoreContext, client: ClientInfo, p: RefreshParams): Promise<TokenResult> {
-  const grantId = parseToken('refresh', p.refreshToken);
-  if (grantId === null) invalidGrant();
+  const parsed = parseRefreshToken(p.refreshToken);
+  if (parsed === null) invalidGrant();
+  const { grantId, bound } = parsed;
+  // A bound refresh token is usable only with its key (RFC 9449 §5): checked in the rotation's own batch.
+  if (bound && p.dpopJkt === undefined) invalidGrant();
+  const keyLookup = bound ? await refreshKeyLookup(ctx, p.refreshToken, p.dpopJkt!) : undefined;
   if (p.scope !== undefined || p.resources !== undefined) {
     // Narrowing needs the grant's scope and resources, which only the sealed grant knows: read it first.
     const state = await readGrantState(ctx, grantId);
@@ -47,7 +52,7 @@ async function refresh(ctx: StoreContext, client: ClientInfo, p: RefreshParams):
   const rotate = ctx.policy.rotateRefreshTokens || client.type === 'public';
   // With a grace window the successor is derived from this token, so a retry can be answered with it.
   const secrets = grace && rotate ? await deriveSuccessors(ctx.keyring, p.refreshToken) : { refresh: randomToken(), access: randomToken() };
-  const successor = formatToken('refresh', grantId, secrets.refresh);
+  const successor = formatToken(bound ? 'boundRefresh' : 'refresh', grantId, secrets.refresh);
   const successorLookup = await ctx.keyring.lookupId(LOOKUP.refresh, successor);
   const narrowed = { ...(p.scope !== undefined && { scope: p.scope }), ...(p.resources !== undefined && { resources: p.resources }) };
   let key = 0;
@@ -59,15 +64,21 @@ async function refresh(ctx: StoreContext, client: ClientInfo, p: RefreshParams):
     const notRevoked = tx.check(ctx.records.revoked, grantId, { ifAbsent: true });
     const notEnded = tx.check(ctx.records.grant, grantId, { ifPresent: true });
     const ownGrant = tx.check(ctx.records.clientGrant, `${client.clientId}/~${grantId}`, { ifPresent: true });
+    const ownKey = keyLookup === undefined ? -1 : tx.check(ctx.records.refreshKey, `${grantId}/${keyLookup}`, { ifPresent: true });
     const current = rotate
       ? tx.delete(ctx.records.refresh, presented, { ifPresent: true })
       : tx.put(ctx.records.refresh, presented, { issuedAt: now }, { expiresAt: idleEnd, condition: { ifPresent: true } });
     if (rotate) {
       tx.put(ctx.records.refresh, `${grantId}/${successorLookup}`, { issuedAt: now }, { expiresAt: idleEnd });
+      if (bound) tx.put(ctx.records.refreshKey, `${grantId}/${await refreshKeyLookup(ctx, successor, p.dpopJkt!)}`, {}, { expiresAt: idleEnd });
       tx.put(ctx.records.rotated, presented, { rotatedAt: now, ...narrowed, graceUses: 0 }, { expiresAt: idleEnd });
     }
     const accessExpiresAt = now + ctx.policy.accessTokenTtlMs;
-    const accessToken = await addAccessToken(ctx, tx, grantId, { clientId: client.clientId, issuedAt: now, expiresAt: accessExpiresAt, ...narrowed }, secrets.access);
+    const accessToken = await addAccessToken(
+      ctx, tx, grantId,
+      { clientId: client.clientId, issuedAt: now, expiresAt: accessExpiresAt, ...narrowed, ...(p.dpopJkt !== undefined && { jkt: p.dpopJkt }) },
+      secrets.access,
+    );
     tx.audit({
       types: rotate ? ['refresh_token_used', 'access_token_issued', 'refresh_token_issued'] : ['refresh_token_used', 'access_token_issued'],
       clientId: client.clientId,
@@ -81,10 +92,10 @@ async function refresh(ctx: StoreContext, client: ClientInfo, p: RefreshParams):
 
     if (outcome.ok) {
       const grant = (await outcome.read<GrantRecord>(grantRead))!.data;
-      return tokenResult(grantId, now, { token: accessToken, expiresAt: Math.min(accessExpiresAt, grant.expiresAt) }, p.scope ?? grant.scope,
+      return tokenResult(grantId, now, { token: accessToken, expiresAt: Math.min(accessExpiresAt, grant.expiresAt), bound: p.dpopJkt !== undefined }, p.scope ?? grant.scope,
         p.resources ?? grant.resources, { token: rotate ? successor : p.refreshToken, expiresAt: Math.min(grant.expiresAt, idleEnd) });
     }
-    if (outcome.failedAt(notRevoked) || outcome.failedAt(notEnded) || outcome.failedAt(ownGrant)) invalidGrant();
+    if (outcome.failedAt(notRevoked) || outcome.failedAt(notEnded) || outcome.failedAt(ownGrant) || outcome.failedAt(ownKey)) invalidGrant();
     if (outcome.failedAt(current)) {
       // Live under an older key of the ring (issued before a rotation): try that lookup.
       const live = liveReads.findIndex((read) => read >= 0 && outcome.present(read));
@@ -100,7 +111,9 @@ async function refresh(ctx: StoreContext, client: ClientInfo, p: RefreshParams):
         const rotated = `${grantId}/${lookups[rotatedAt]!}`;
         // Grace bookkeeping is a counter: serialize it per grant inside this isolate so N retries cost
         // N calls, not N²/2 (other isolates still meet at the compare-and-set).
-        const answer = await withLock(ctx, `grace/${grantId}`, () => answerWithinGrace(ctx, client, grant, grantId, rotated, { token: successor, lookup: successorLookup }, secrets.access, p));
+        const answer = await withLock(ctx, `grace/${grantId}`, () =>
+          answerWithinGrace(ctx, client, grant, grantId, rotated, { token: successor, lookup: successorLookup }, secrets.access, p, keyLookup),
+        );
         if (answer !== 'reuse') return answer;
       }
       // Reuse of a rotated token: revoke the whole grant (RFC 9700 §4.14.2).
@@ -126,6 +139,7 @@ async function answerWithinGrace(
   successor: { token: string; lookup: string },
   accessSecret: string,
   p: RefreshParams,
+  keyLookup: string | undefined,
 ): Promise<TokenResult | 'reuse'> {
   const grace = ctx.policy.grace!;
   for (let attempt = 0; attempt < 32; attempt++) {
@@ -141,6 +155,7 @@ async function answerWithinGrace(
     const tx = new Transition(ctx, grantId);
     tx.check(ctx.records.revoked, grantId, { ifAbsent: true });
     tx.check(ctx.records.clientGrant, `${client.clientId}/~${grantId}`, { ifPresent: true });
+    if (keyLookup !== undefined) tx.check(ctx.records.refreshKey, `${grantId}/${keyLookup}`, { ifPresent: true });
     const counted = tx.put(ctx.records.rotated, rotatedId, { ...rotated, graceUses: uses }, { ...(found.expiresAt !== undefined && { expiresAt: found.expiresAt }), condition: { ifVersion: found.version } });
     const latest = tx.check(ctx.records.refresh, `${grantId}/${successor.lookup}`, { ifPresent: true });
     // The first and the last grace answer are audited (with the count): a burst of retries does not multiply the trail.
@@ -150,7 +165,7 @@ async function answerWithinGrace(
     const outcome = await tx.commit();
     if (outcome.ok) {
       const accessExpiresAt = Math.min(rotated.rotatedAt + ctx.policy.accessTokenTtlMs, grant.expiresAt);
-      return tokenResult(grantId, now, { token: formatToken('access', grantId, accessSecret), expiresAt: accessExpiresAt }, rotated.scope ?? grant.scope,
+      return tokenResult(grantId, now, { token: formatToken('access', grantId, accessSecret), expiresAt: accessExpiresAt, bound: p.dpopJkt !== undefined }, rotated.scope ?? grant.scope,
         rotated.resources ?? grant.resources, { token: successor.token, expiresAt: Math.min(grant.expiresAt, rotated.rotatedAt + ctx.policy.refreshIdleMs) });
     }
     if (outcome.failedAt(counted)) continue; // another retry counted first: look again
@@ -162,11 +177,12 @@ async function answerWithinGrace(
 
 export const refreshTokenGrant: GrantHandler<RefreshParams> = {
   type: 'refresh_token',
-  parameters: ['refreshToken', 'scope', 'resources'],
+  parameters: ['refreshToken', 'scope', 'resources', 'dpopJkt'],
   parse: (p) => ({
     refreshToken: requireToken('refreshToken', p.refreshToken),
     scope: optionalScope('scope', p.scope),
     resources: optionalResources('resources', p.resources),
+    dpopJkt: optionalJkt('dpopJkt', p.dpopJkt),
   }),
   issue: (tools, client, p) => refresh(toolsContext(tools), client, p),
 };

@@ -1,7 +1,7 @@
 import { ConflictError, InvalidScopeError, InvalidTargetError } from '../../errors.js';
 import type { RecordCollection } from '../../records/record-store.js';
 import type { StoreContext } from '../context.js';
-import { optionalJson, requireScope, requireUserId } from '../input.js';
+import { optionalJkt, optionalJson, requireScope, requireUserId } from '../input.js';
 import type { GrantRecord } from '../record-kinds.js';
 import { newGrantId } from '../tokens.js';
 import { Transition } from '../transition.js';
@@ -57,8 +57,9 @@ export async function issueGrant(ctx: StoreContext, type: GrantType, options: Is
   const tx = new Transition(ctx, grantId);
   await addNewGrant(ctx, tx, grantId, grant, { activatedAt: now, refresh: withRefresh });
   const accessExpiresAt = Math.min(now + ctx.policy.accessTokenTtlMs, grant.expiresAt);
-  const accessToken = await addAccessToken(ctx, tx, grantId, { clientId: client.clientId, issuedAt: now, expiresAt: accessExpiresAt });
-  const refresh = withRefresh ? await addRefreshToken(ctx, tx, grantId, now) : undefined;
+  const jkt = optionalJkt('dpopJkt', options.dpopJkt);
+  const accessToken = await addAccessToken(ctx, tx, grantId, { clientId: client.clientId, issuedAt: now, expiresAt: accessExpiresAt, ...(jkt !== undefined && { jkt }) });
+  const refresh = withRefresh ? await addRefreshToken(ctx, tx, grantId, now, undefined, client.type === 'public' ? jkt : undefined) : undefined;
   tx.audit({
     types: refresh ? ['access_token_issued', 'refresh_token_issued'] : ['access_token_issued'],
     clientId: client.clientId,
@@ -67,7 +68,7 @@ export async function issueGrant(ctx: StoreContext, type: GrantType, options: Is
     details: { grantType: grant.origin.type },
   });
   if (!(await tx.commit()).ok) throw new ConflictError('grant id collision; retry');
-  return tokenResult(grantId, now, { token: accessToken, expiresAt: accessExpiresAt }, scope, resources,
+  return tokenResult(grantId, now, { token: accessToken, expiresAt: accessExpiresAt, bound: jkt !== undefined }, scope, resources,
     refresh && { token: refresh.token, expiresAt: Math.min(grant.expiresAt, now + ctx.policy.refreshIdleMs) });
 }
 
