@@ -6,7 +6,6 @@ import { AuditLog, type AuditRecord } from './audit-log.js';
 import type { GrantHandler } from './grants/handler.js';
 import type { ResolvedOptions, ResolvedPolicy } from './options.js';
 import { RecordKinds, type BuiltInCollections, type ClientRecord } from './record-kinds.js';
-import { SIGNING_KEY_KIND } from './signing-keys.js';
 import { TimedCache } from './timed-cache.js';
 import type { AccessTokenInfo } from './types.js';
 
@@ -38,7 +37,7 @@ export function createContext(options: ResolvedOptions, grants: ReadonlyMap<stri
     options.singleUseAdapter === options.adapter
       ? main
       : new RecordStore({ adapter: options.singleUseAdapter, keyring: options.keyring, now: options.now });
-  const extraKinds = [SIGNING_KEY_KIND, ...options.records, ...[...grants.values()].flatMap((handler) => handler.records ?? [])];
+  const extraKinds = [...options.records, ...[...grants.values()].flatMap((handler) => handler.records ?? [])];
   const kinds = new RecordKinds({ main, singleUse }, extraKinds);
   const { policy } = options;
   return {

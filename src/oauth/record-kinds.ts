@@ -168,6 +168,8 @@ export const BUILT_IN_RECORD_KINDS = {
   pushed: { kind: 'pushed', store: 'single-use' },
   // Recently revoked grants (and JWT access tokens): what a JWT validator must refuse, kept as long as such a token lives.
   revocation: { kind: 'revocation', store: 'single-use' },
+  // Sealed key pairs that sign JWT access tokens (signing-keys.ts).
+  signingKey: { kind: 'signing-key', store: 'single-use' },
 } as const satisfies Record<string, RecordKind>;
 
 type Shapes = {
@@ -190,6 +192,7 @@ type Shapes = {
   once: Marker;
   pushed: PushedRecord;
   revocation: RevocationRecord;
+  signingKey: unknown;
 };
 
 /** Typed collections of the built-in kinds. */

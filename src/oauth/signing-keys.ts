@@ -1,7 +1,7 @@
 import { InvalidRequestError } from '../errors.js';
 import { toBase64Url, utf8 } from '../util/bytes.js';
 import { readForScan, type StoreContext } from './context.js';
-import type { RecordKind } from './record-kinds.js';
+import type { RecordCollection } from '../records/record-store.js';
 import { TimedCache } from './timed-cache.js';
 
 /**
@@ -18,7 +18,6 @@ import { TimedCache } from './timed-cache.js';
 export type SigningAlgorithm = 'ES256' | 'RS256';
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['ES256', 'RS256'];
 
-export const SIGNING_KEY_KIND: RecordKind = { kind: 'signing-key', store: 'single-use' };
 
 /** A published public key: a JWK with its key id, algorithm and use. */
 export type PublicJwk = JsonWebKey & { kid: string; alg: SigningAlgorithm; use: 'sig' };
@@ -88,7 +87,7 @@ export class SigningKeys {
     const now = this.#ctx.now();
     const cached = fresh ? undefined : this.#records.get('all', now);
     if (cached) return cached.filter((key) => key.expiresAt > now);
-    const collection = this.#ctx.kinds.collection<SigningKeyRecord>(SIGNING_KEY_KIND.kind);
+    const collection = this.#ctx.records.signingKey as RecordCollection<SigningKeyRecord>;
     const keys: { kid: string; record: SigningKeyRecord; expiresAt: number }[] = [];
     for await (const kid of collection.ids()) {
       const found = await readForScan(collection, kid);
@@ -117,7 +116,7 @@ export class SigningKeys {
     const kid = await jwkThumbprint(publicJwk as JsonWebKey);
     const record: SigningKeyRecord = { alg, privateJwk: privateJwk as JsonWebKey, publicJwk: publicOnly(publicJwk as JsonWebKey, kid, alg), createdAt: now, signUntil: now + this.#rotationMs };
     const expiresAt = record.signUntil + this.#overlapMs;
-    await this.#ctx.kinds.collection<SigningKeyRecord>(SIGNING_KEY_KIND.kind).create(kid, record, { expiresAt });
+    await (this.#ctx.records.signingKey as RecordCollection<SigningKeyRecord>).create(kid, record, { expiresAt });
     this.#records.delete('all');
     return { kid, record, expiresAt };
   }
