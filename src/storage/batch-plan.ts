@@ -28,9 +28,15 @@ export function keysRead(operations: readonly CheckedBatchOperation[]): string[]
  * Decides a batch: `read(key)` returns the live entry before the batch (or
  * `null`). `failed` is the first operation whose condition does not hold.
  */
-export function decideBatch(operations: readonly CheckedBatchOperation[], read: (key: string) => StoredEntry | null): BatchResult {
+export function decideBatch(operations: readonly CheckedBatchOperation[], readKey: (key: string) => StoredEntry | null): BatchResult {
   let failed: number | undefined;
   const entries: (StoredEntry | null)[] = [];
+  // Each key is read once, however many operations name it.
+  const seen = new Map<string, StoredEntry | null>();
+  const read = (key: string): StoredEntry | null => {
+    if (!seen.has(key)) seen.set(key, readKey(key));
+    return seen.get(key)!;
+  };
   operations.forEach((operation, index) => {
     if (operation.type === 'get') entries.push(read(operation.key));
     else if (failed === undefined && operation.condition !== undefined && !conditionHolds(operation.condition, read(operation.key))) failed = index;
