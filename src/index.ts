@@ -14,18 +14,8 @@ export { timingSafeEqual } from './crypto/compare.js';
 export { RecordStore, RecordCollection, RECORD_FORMAT_VERSION } from './records/record-store.js';
 export type { RecordStoreOptions, RecordWriteOptions, StoredRecord } from './records/record-store.js';
 export { migrateStorage, type MigrateStorageOptions, type MigrateStorageResult } from './records/migrate.js';
-export type {
-  AdapterCapabilities,
-  BatchOperation,
-  BatchResult,
-  DeleteCondition,
-  ListOptions,
-  ListResult,
-  StorageAdapter,
-  StoredEntry,
-  WriteCondition,
-  WriteOptions,
-} from './storage/contract.js';
+// What an OAuthStore or TokenVault is given; the rest of the contract ships from oauth-vault/storage.
+export type { AdapterCapabilities, StorageAdapter } from './storage/contract.js';
 export {
   VaultError,
   IntegrityError,

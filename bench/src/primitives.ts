@@ -1,4 +1,5 @@
-import type { BatchOperation, Keyring, StorageAdapter } from '../../src/index.js';
+import type { Keyring, StorageAdapter } from '../../src/index.js';
+import type { BatchOperation } from '../../src/storage/index.js';
 
 /**
  * The raw operations a token operation is made of, straight on Web Crypto and

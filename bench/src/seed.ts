@@ -1,4 +1,5 @@
-import { RecordStore, randomToken, type Keyring, type StorageAdapter, type BatchOperation } from '../../src/index.js';
+import { RecordStore, randomToken, type Keyring, type StorageAdapter } from '../../src/index.js';
+import type { BatchOperation } from '../../src/storage/index.js';
 
 /**
  * Seeds access tokens straight into storage, in the exact record format

@@ -1,3 +1,4 @@
+import type { RecordCollection } from '../records/record-store.js';
 import type { StoreContext } from './context.js';
 import { readClient } from './clients.js';
 import { grantTypeOf } from './grants/common.js';
@@ -15,22 +16,33 @@ import type { AccessTokenInfo, IntrospectionResult, ValidateAccessTokenOptions }
  * revocation), then the client, from the per-isolate client cache when warm.
  */
 
-/** The access token's record, its grant, and whether the grant is revoked: one call. */
-async function readAccess(ctx: StoreContext, token: string): Promise<{ grantId: string; lookup: string; access: AccessRecord; expiresAt: number; grant: GrantRecord } | null> {
-  const grantId = parseToken('access', token);
-  if (grantId === null) return null;
-  const lookups = await ctx.keyring.lookupIds(LOOKUP.access, token);
+/**
+ * A token's record (under every key of the ring that could have made its
+ * lookup id), its grant, and whether the grant is revoked: one call. Null
+ * when any of them says the token is not live.
+ */
+async function readToken<T>(
+  ctx: StoreContext,
+  collection: RecordCollection<T>,
+  grantId: string,
+  lookups: readonly string[],
+): Promise<{ record: T; expiresAt: number; grant: GrantRecord } | null> {
   const tx = new Transition(ctx, grantId);
-  const accessReads = lookups.map((lookup) => tx.get(ctx.records.access, `${grantId}/${lookup}`));
+  const reads = lookups.map((lookup) => tx.get(collection as RecordCollection<unknown>, `${grantId}/${lookup}`));
   const grantRead = tx.get(ctx.records.grant, grantId);
   const revoked = tx.get(ctx.records.revoked, grantId);
   const outcome = await tx.commit();
-  if (outcome.present(revoked)) return null;
-  const index = accessReads.findIndex((read) => outcome.present(read));
-  if (index < 0) return null;
-  const [access, grant] = await Promise.all([outcome.read<AccessRecord>(accessReads[index]!), outcome.read<GrantRecord>(grantRead)]);
-  if (!access || !grant) return null;
-  return { grantId, lookup: lookups[index]!, access: access.data, expiresAt: access.expiresAt!, grant: grant.data };
+  const index = reads.findIndex((read) => outcome.present(read));
+  if (outcome.present(revoked) || index < 0) return null;
+  const [found, grant] = await Promise.all([outcome.read<T>(reads[index]!), outcome.read<GrantRecord>(grantRead)]);
+  return found && grant ? { record: found.data, expiresAt: found.expiresAt!, grant: grant.data } : null;
+}
+
+async function readAccess(ctx: StoreContext, token: string): Promise<{ grantId: string; access: AccessRecord; expiresAt: number; grant: GrantRecord } | null> {
+  const grantId = parseToken('access', token);
+  if (grantId === null) return null;
+  const found = await readToken(ctx, ctx.records.access, grantId, await ctx.keyring.lookupIds(LOOKUP.access, token));
+  return found && { grantId, access: found.record, expiresAt: found.expiresAt, grant: found.grant };
 }
 
 function resourcesOf(access: AccessRecord, grant: GrantRecord): string[] | undefined {
@@ -85,18 +97,9 @@ async function validated(ctx: StoreContext, token: string): Promise<AccessTokenI
 async function readRefresh(ctx: StoreContext, token: string): Promise<{ grantId: string; grant: GrantRecord; record: RefreshRecord; expiresAt: number } | null> {
   const grantId = parseRefreshToken(token)?.grantId;
   if (grantId === undefined) return null;
-  const lookups = await ctx.keyring.lookupIds(LOOKUP.refresh, token);
-  const tx = new Transition(ctx, grantId);
-  const refreshReads = lookups.map((lookup) => tx.get(ctx.records.refresh, `${grantId}/${lookup}`));
-  const grantRead = tx.get(ctx.records.grant, grantId);
-  const revoked = tx.get(ctx.records.revoked, grantId);
-  const outcome = await tx.commit();
-  if (outcome.present(revoked)) return null;
-  const index = refreshReads.findIndex((read) => outcome.present(read));
-  if (index < 0) return null;
-  const [refresh, grant] = await Promise.all([outcome.read<RefreshRecord>(refreshReads[index]!), outcome.read<GrantRecord>(grantRead)]);
-  if (!refresh || !grant || (await readClient(ctx, grant.data.clientId)) === null) return null;
-  return { grantId, grant: grant.data, record: refresh.data, expiresAt: Math.min(refresh.expiresAt!, grant.data.expiresAt) };
+  const found = await readToken(ctx, ctx.records.refresh, grantId, await ctx.keyring.lookupIds(LOOKUP.refresh, token));
+  if (!found || (await readClient(ctx, found.grant.clientId)) === null) return null;
+  return { grantId, grant: found.grant, record: found.record, expiresAt: Math.min(found.expiresAt, found.grant.expiresAt) };
 }
 
 function audience(resources: string[] | undefined): { aud?: string | string[] } {
