@@ -119,6 +119,28 @@ describeAdapterConformance('redis', {
       }
     });
 
+    test('a full Redis under noeviction refuses the write loudly (a retriable StorageError), and what it held stays', async () => {
+      const full = await startRedisServer();
+      const small = await connectRedis({ url: full.url });
+      try {
+        await small.sendCommand(['CONFIG', 'SET', 'maxmemory', '4mb', 'maxmemory-policy', 'noeviction']);
+        const adapter = redisAdapter({ client: small, shards: 1 });
+        const kept = await adapter.put('kept', bytes('v'));
+        const chunk = new Uint8Array(1024 * 1024);
+        let error: unknown;
+        for (let index = 0; index < 16 && error === undefined; index++) {
+          error = await adapter.put(`filler/${index}`, chunk).then(() => undefined, (caught: unknown) => caught);
+        }
+        expect(error).toBeInstanceOf(StorageError);
+        expect((error as StorageError).retriable).toBe(true);
+        expect(String((error as Error).cause)).toMatch(/OOM/);
+        expect((await adapter.get('kept'))?.version).toBe(kept);
+      } finally {
+        await small.close();
+        await full.stop();
+      }
+    });
+
     test('no listing or cleanup ever scans the keyspace: KEYS and SCAN were never called', async () => {
       const stats = String(await client.sendCommand(['INFO', 'commandstats']));
       expect(stats).toContain('cmdstat_evalsha');
