@@ -20,6 +20,25 @@ export interface RedisClientLike {
   sendCommand(args: readonly (string | Uint8Array)[], options?: RedisCommandOptions): Promise<unknown>;
 }
 
+/**
+ * The same for Redis Cluster: node-redis's `createCluster()` fits as it is.
+ * Commands are routed by their first key, which the adapter names.
+ */
+export interface RedisClusterLike {
+  sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: readonly (string | Uint8Array)[], options?: RedisCommandOptions): Promise<unknown>;
+}
+
+/** One command to the node that holds `firstKey`. */
+export type SendCommand = (firstKey: string, args: readonly (string | Uint8Array)[], options: RedisCommandOptions) => Promise<unknown>;
+
+export function sendCommandOf(client: RedisClientLike | undefined, cluster: RedisClusterLike | undefined): SendCommand {
+  if (cluster) {
+    // Never "read-only": a cluster client allowed to read from replicas would then read stale entries.
+    return (firstKey, args, options) => cluster.sendCommand(firstKey, false, args, options);
+  }
+  return (_, args, options) => client!.sendCommand(args, options);
+}
+
 /** RESP type of a bulk string (`$`). */
 const BLOB_STRING = 36;
 
@@ -28,15 +47,15 @@ export const toArgument = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffe
 
 /** Runs commands and scripts with the adapter's timeout; scripts by SHA1, loading them when Redis does not know them. */
 export interface CommandRunner {
-  /** A command whose bulk-string replies come back as bytes. */
-  bytes(args: readonly (string | Uint8Array)[]): Promise<unknown>;
-  /** A command whose bulk-string replies come back as strings. */
-  text(args: readonly (string | Uint8Array)[]): Promise<unknown>;
-  /** EVALSHA, or EVAL after a NOSCRIPT (a restarted server, SCRIPT FLUSH, a failover). */
+  /** A command on `key` whose bulk-string replies come back as bytes. */
+  bytes(key: string, args: readonly (string | Uint8Array)[]): Promise<unknown>;
+  /** A command on `key` whose bulk-string replies come back as strings. */
+  text(key: string, args: readonly (string | Uint8Array)[]): Promise<unknown>;
+  /** EVALSHA, or EVAL after a NOSCRIPT (a restarted server, SCRIPT FLUSH, a failover). `keys[0]` routes it. */
   script(source: string, keys: readonly string[], args: readonly (string | Uint8Array)[], replies: 'bytes' | 'text'): Promise<unknown>;
 }
 
-export function commandRunner(client: RedisClientLike, timeoutMs: number): CommandRunner {
+export function commandRunner(send: SendCommand, timeoutMs: number): CommandRunner {
   const bytes = { typeMapping: { [BLOB_STRING]: Buffer }, timeout: timeoutMs };
   const text = { timeout: timeoutMs };
   const digests = new Map<string, Promise<string>>();
@@ -49,16 +68,16 @@ export function commandRunner(client: RedisClientLike, timeoutMs: number): Comma
     return digest;
   };
   return {
-    bytes: (args) => client.sendCommand(args, bytes),
-    text: (args) => client.sendCommand(args, text),
+    bytes: (key, args) => send(key, args, bytes),
+    text: (key, args) => send(key, args, text),
     async script(source, keys, args, replies) {
       const options = replies === 'bytes' ? bytes : text;
       const tail = [String(keys.length), ...keys, ...args];
       try {
-        return await client.sendCommand(['EVALSHA', await sha1(source), ...tail], options);
+        return await send(keys[0]!, ['EVALSHA', await sha1(source), ...tail], options);
       } catch (error) {
         if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return client.sendCommand(['EVAL', source, ...tail], options);
+        return send(keys[0]!, ['EVAL', source, ...tail], options);
       }
     },
   };

@@ -11,15 +11,17 @@ import { defineAdapter } from '../../src/storage/define-adapter.js';
 import { compareKeys } from '../../src/storage/sql.js';
 import { randomId } from '../../src/crypto/random.js';
 import { InvalidRequestError } from '../../src/errors.js';
-import { commandRunner, toArgument, type RedisClientLike } from './client.js';
+import { commandRunner, sendCommandOf, toArgument, type RedisClientLike, type RedisClusterLike } from './client.js';
 import { createLayout, decodeEntry, encodeEntry, type ShardKeys } from './layout.js';
 import { LIST_SCRIPT, PURGE_SCRIPT, WRITE_SCRIPT } from './scripts.js';
 
-export { connectRedis, type ConnectRedisOptions, type RedisClientLike, type RedisCommandOptions } from './client.js';
+export { connectRedis, type ConnectRedisOptions, type RedisClientLike, type RedisClusterLike, type RedisCommandOptions } from './client.js';
 
 export interface RedisAdapterOptions {
   /** A connected client: node-redis's `createClient()`, or {@link connectRedis} (which fails fast while disconnected). */
-  client: RedisClientLike;
+  client?: RedisClientLike;
+  /** Instead of `client`: a connected Redis Cluster client, node-redis's `createCluster()`. */
+  cluster?: RedisClusterLike;
   /**
    * Prepended to every Redis key, so several stores (or other data) share one
    * database. Default `oauth-vault:`. No `{` or `}`: those would become the
@@ -71,9 +73,13 @@ const PURGE_CHUNK = 500;
  */
 export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
   if (typeof options !== 'object' || options === null) throw new InvalidRequestError('options', 'must be an object');
-  const { client, keyPrefix = 'oauth-vault:', shards = 16, commandTimeoutMs = 5_000, expiryGraceMs = 60_000 } = options;
-  if (typeof client !== 'object' || client === null || typeof client.sendCommand !== 'function') {
+  const { client, cluster, keyPrefix = 'oauth-vault:', shards = 16, commandTimeoutMs = 5_000, expiryGraceMs = 60_000 } = options;
+  const isClient = (value: unknown) => typeof value === 'object' && value !== null && typeof (value as { sendCommand?: unknown }).sendCommand === 'function';
+  if (cluster === undefined && !isClient(client)) {
     throw new InvalidRequestError('client', 'must be a Redis client with sendCommand (node-redis createClient(), or connectRedis())');
+  }
+  if (cluster !== undefined && (!isClient(cluster) || client !== undefined)) {
+    throw new InvalidRequestError('cluster', 'must be a Redis Cluster client with sendCommand (node-redis createCluster()), given instead of client');
   }
   if (typeof keyPrefix !== 'string' || /[{}]/.test(keyPrefix)) throw new InvalidRequestError('keyPrefix', 'must be a string without "{" or "}"');
   if (!Number.isSafeInteger(shards) || shards < 1 || shards > MAX_SHARDS) throw new InvalidRequestError('shards', `must be an integer from 1 to ${MAX_SHARDS}`);
@@ -82,7 +88,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
   if (options.now !== undefined && typeof options.now !== 'function') throw new InvalidRequestError('now', 'must be a function');
   const now = options.now ?? Date.now;
   const layout = createLayout(keyPrefix, shards);
-  const redis = commandRunner(client, commandTimeoutMs);
+  const redis = commandRunner(sendCommandOf(client, cluster), commandTimeoutMs);
 
   /** Runs operations of one shard as one write script (see WRITE_SCRIPT for the argument layout). */
   const write = async (operations: readonly WriteOperation[]): Promise<BatchResult> => {
@@ -120,7 +126,7 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
   const purgeShard = async (shard: ShardKeys, at: number): Promise<number> => {
     let removed = 0;
     for (;;) {
-      const members = (await redis.text(['ZRANGE', shard.expiry, '-inf', String(at), 'BYSCORE', 'LIMIT', '0', String(PURGE_CHUNK)])) as string[];
+      const members = (await redis.text(shard.expiry, ['ZRANGE', shard.expiry, '-inf', String(at), 'BYSCORE', 'LIMIT', '0', String(PURGE_CHUNK)])) as string[];
       if (members.length === 0) return removed;
       const keys = [shard.index, shard.expiry, ...members.map((member) => layout.entryKey(member))];
       removed += (await redis.script(PURGE_SCRIPT, keys, [String(at), ...members], 'text')) as number;
@@ -135,7 +141,8 @@ export function redisAdapter(options: RedisAdapterOptions): StorageAdapter {
     capabilities: { atomic: true, nativeTtl: true, atomicBatch: true, batchScope: 'partition', maxValueBytes: 16 * 1024 * 1024, maxKeyBytes: 2048 },
 
     async get(key) {
-      const raw = (await redis.bytes(['GET', layout.entryKey(key)])) as Uint8Array | null;
+      const entryKey = layout.entryKey(key);
+      const raw = (await redis.bytes(entryKey, ['GET', entryKey])) as Uint8Array | null;
       if (raw === null) return null;
       const entry = toStored(raw);
       return entry.expiresAt !== undefined && entry.expiresAt <= now() ? null : entry;

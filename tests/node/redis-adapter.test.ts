@@ -68,7 +68,7 @@ describeAdapterConformance('redis', {
       expect(await client.sendCommand(['ZCARD', `${prefix}{0}#expiry`])).toBe(0);
     });
 
-    test('options are checked: client, keyPrefix (no hash-tag braces), shards, timeouts', () => {
+    test('options are checked: client or cluster, keyPrefix (no hash-tag braces), shards, timeouts', () => {
       const refused = (options: unknown, field: string) => {
         let caught: unknown;
         try {
@@ -82,6 +82,8 @@ describeAdapterConformance('redis', {
       refused(undefined, 'options');
       refused({}, 'client');
       refused({ client: {} }, 'client');
+      refused({ cluster: {} }, 'cluster');
+      refused({ client, cluster: client }, 'cluster');
       refused({ client, keyPrefix: 'app{1}:' }, 'keyPrefix');
       refused({ client, shards: 0 }, 'shards');
       refused({ client, shards: 1025 }, 'shards');

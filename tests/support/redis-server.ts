@@ -1,5 +1,7 @@
 // A real redis-server for tests: started on a free 127.0.0.1 port in a temp
 // folder, stopped (and its folder removed) by the test that started it.
+// Also a real Redis Cluster of a few such servers.
+import { createClient } from '@redis/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
@@ -13,6 +15,8 @@ export interface RedisServerOptions {
    * Redis answers, so a SIGKILL loses nothing that was acknowledged.
    */
   persistence?: 'none' | 'aof-always';
+  /** More redis-server arguments (e.g. cluster mode). */
+  extraArgs?: string[];
 }
 
 export interface RedisServer {
@@ -74,7 +78,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const port = await freePort();
   const persistence =
     options.persistence === 'aof-always' ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--loglevel', 'warning'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', ...persistence, '--loglevel', 'warning', ...(options.extraArgs ?? [])];
   let child: ChildProcess | undefined;
   let exited = true;
   // Never leave a server behind, even when the test process ends without afterAll.
@@ -115,4 +119,47 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface RedisCluster {
+  readonly nodes: RedisServer[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A Redis Cluster of `size` primaries on 127.0.0.1, no replicas: the 16384
+ * slots split evenly, the nodes introduced to each other, and ready once
+ * every node reports `cluster_state:ok`.
+ */
+export async function startRedisCluster(size = 3): Promise<RedisCluster> {
+  const nodes: RedisServer[] = [];
+  const stop = async () => void (await Promise.all(nodes.map((node) => node.stop())));
+  try {
+    for (let index = 0; index < size; index++) {
+      nodes.push(await startRedisServer({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '5000'] }));
+    }
+    const clients = await Promise.all(nodes.map(async (node) => {
+      const client = createClient({ url: node.url });
+      client.on('error', () => undefined);
+      return client.connect();
+    }));
+    try {
+      const per = Math.ceil(16384 / size);
+      await Promise.all(clients.map((client, index) => client.sendCommand(['CLUSTER', 'ADDSLOTSRANGE', String(index * per), String(Math.min(16383, (index + 1) * per - 1))])));
+      for (const node of nodes.slice(1)) await clients[0]!.sendCommand(['CLUSTER', 'MEET', '127.0.0.1', String(node.port)]);
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const states = await Promise.all(clients.map(async (client) => String(await client.sendCommand(['CLUSTER', 'INFO']))));
+        if (states.every((info) => info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${size}`))) break;
+        if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok in 20 s');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await Promise.all(clients.map((client) => client.close()));
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes, stop };
 }
