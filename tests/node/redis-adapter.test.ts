@@ -1,6 +1,7 @@
 import { createClient } from '@redis/client';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { connectRedis, redisAdapter } from '../../adapters/redis/index.js';
+import { createLayout } from '../../adapters/redis/layout.js';
 import { InvalidRequestError, StorageError } from '../../src/errors.js';
 import { describeAdapterConformance } from '../../src/storage/conformance/index.js';
 import { startRedisServer, type RedisServer } from '../support/redis-server.js';
@@ -66,6 +67,60 @@ describeAdapterConformance('redis', {
       expect(await adapter.deleteExpired!()).toBe(1);
       expect(await client.sendCommand(['EXISTS', `${prefix}{0}:c`])).toBe(0);
       expect(await client.sendCommand(['ZCARD', `${prefix}{0}#expiry`])).toBe(0);
+    });
+
+    test('a shard that stops at its scan budget bounds the page: no live key of it is skipped, pages may come back empty', async () => {
+      let time = Date.now();
+      const adapter = redisAdapter({ client, keyPrefix: freshPrefix(), shards: 2, now: () => time });
+      // Keys placed in chosen shards: 2,000 expired "a" keys and a live "b" key in shard 0, 2,000 expired "c" keys in shard 1.
+      const { shardOfKey } = createLayout('', 2);
+      const inShard = (shard: number, stem: string, count: number): string[] => {
+        const keys: string[] = [];
+        for (let index = 0; keys.length < count; index++) {
+          const key = `e/${stem}${String(index).padStart(5, '0')}`;
+          if (shardOfKey(key) === shard) keys.push(key);
+        }
+        return keys;
+      };
+      const expired = [...inShard(0, 'a', 2000), ...inShard(1, 'c', 2000)];
+      const live = [inShard(0, 'b', 1)[0]!, inShard(1, 'd', 1)[0]!];
+      for (let index = 0; index < expired.length; index += 200) {
+        await Promise.all(expired.slice(index, index + 200).map((key) => adapter.put(key, bytes('x'), { expiresAt: time + 1_000 })));
+      }
+      await Promise.all(live.map((key) => adapter.put(key, bytes('y'))));
+      time += 1_001;
+      const pages: string[][] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await adapter.list({ prefix: 'e/', limit: 3, ...(cursor !== undefined && { cursor }) });
+        pages.push(page.keys);
+        cursor = page.cursor;
+      } while (cursor !== undefined);
+      expect(pages.flat()).toEqual(live);
+      expect(pages[0]).toEqual([]); // both shards spent their budget on expired keys: an empty page, and a cursor
+    });
+
+    test('a cursor is stable under concurrent writes: keys present throughout come once each, in order', async () => {
+      const adapter = redisAdapter({ client, keyPrefix: freshPrefix() });
+      const stable = Array.from({ length: 300 }, (_, index) => `s/${String(index * 2).padStart(4, '0')}`);
+      await Promise.all(stable.map((key) => adapter.put(key, bytes('v'))));
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let round = 0;
+      do {
+        // Between pages, others insert keys between the stable ones and delete what they inserted earlier.
+        const inserted = Array.from({ length: 20 }, (_, index) => `s/${String((round * 40 + index * 2 + 1) % 600).padStart(4, '0')}`);
+        await Promise.all(inserted.map((key) => adapter.put(key, bytes('churn'))));
+        if (round > 0) await Promise.all(inserted.slice(0, 10).map((key) => adapter.delete(key)));
+        const page = await adapter.list({ prefix: 's/', limit: 25, ...(cursor !== undefined && { cursor }) });
+        seen.push(...page.keys);
+        cursor = page.cursor;
+        round++;
+      } while (cursor !== undefined);
+      const sorted = [...seen].sort();
+      expect(seen).toEqual(sorted);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen.filter((key) => stable.includes(key))).toEqual(stable);
     });
 
     test('options are checked: client or cluster, keyPrefix (no hash-tag braces), shards, timeouts', () => {
