@@ -7,7 +7,7 @@
  * Environment:
  *   BENCH_QUICK=1           small budgets (a smoke run, numbers not meaningful)
  *   BENCH_SCALE=<factor>    multiply the full time budgets
- *   BENCH_ONLY=a,b          run only these sections (floor, provider, durable-objects, browser, growth)
+ *   BENCH_ONLY=a,b          run only these sections (floor, provider, durable-objects, browser, growth, redis)
  *   BENCH_OUT=<path>        where to write the results (default bench/RESULTS.md)
  *   BENCH_DEBUG=1           progress lines from the growth section (seeding times)
  *   BENCH_SECTION_TIMEOUT_MS=<ms>  per-section time limit (default 2–4 min each)
@@ -29,6 +29,7 @@ const SECTIONS = [
   { id: 'durable-objects', timeoutMs: 150_000 },
   { id: 'browser', timeoutMs: 120_000 },
   { id: 'growth', timeoutMs: 240_000 },
+  { id: 'redis', timeoutMs: 240_000 },
 ];
 
 function version(pkg) {
@@ -50,7 +51,7 @@ async function bundle() {
       outfile: join(out, 'main.mjs'),
       platform: 'node',
       target: 'node20',
-      external: ['miniflare', 'playwright-core', 'esbuild', 'tinybench'],
+      external: ['miniflare', 'playwright-core', 'esbuild', 'tinybench', '@redis/client'],
     }),
     build({
       ...common,

@@ -10,6 +10,7 @@ import { runProvider } from './sections/provider.js';
 import { runDurableObjects } from './sections/durable-objects.js';
 import { runBrowser } from './sections/browser.js';
 import { runGrowth } from './sections/growth.js';
+import { runRedis } from './sections/redis.js';
 
 const SECTIONS: Record<string, () => Promise<SectionResult>> = {
   floor: runFloor,
@@ -17,6 +18,7 @@ const SECTIONS: Record<string, () => Promise<SectionResult>> = {
   'durable-objects': runDurableObjects,
   browser: runBrowser,
   growth: runGrowth,
+  redis: runRedis,
 };
 
 const [name, out] = process.argv.slice(2);

@@ -8,6 +8,7 @@ import { redeem, seedCodes } from './consumption.js';
 import { clientOf, clients, countCycle, cycle, handlerOf, setupCycle } from './cycle.js';
 import type { Ctx, Env } from './env.js';
 import { dbBytes, growthSeed, growthSetup, growthValidate } from './growth.js';
+import { adapterSubject, adaptersSetup } from './adapters.js';
 
 export { VaultDurableObject } from '../../adapters/cloudflare.js';
 
@@ -72,6 +73,20 @@ export default {
         case '/growth/validate':
           await growthValidate(int('count', 10));
           return new Response('ok');
+        case '/adapters/setup':
+          await adaptersSetup(env);
+          return Response.json({ ok: true });
+        case '/adapters/prepare':
+          await adapterSubject(q.get('adapter') ?? '').prepare(int('n', 1));
+          return new Response('ok');
+        case '/adapters/run': {
+          const subject = adapterSubject(q.get('adapter') ?? '');
+          const op = q.get('op') === 'exchange' ? subject.exchange : subject.validate;
+          for (let index = int('n', 1); index > 0; index--) await op();
+          return new Response('ok');
+        }
+        case '/adapters/count':
+          return Response.json(await adapterSubject(q.get('adapter') ?? '').countCalls());
         default:
           return new Response('not found', { status: 404 });
       }

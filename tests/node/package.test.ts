@@ -20,8 +20,10 @@ describe('built package', () => {
     const installed = join(consumer, 'node_modules', 'oauth-vault');
     mkdirSync(installed, { recursive: true });
     execFileSync('tar', ['-xzf', join(consumer, tarball.split('\n').pop()!), '-C', installed, '--strip-components=1']);
-    // The one runtime dependency, as npm would install it beside the package.
+    // The runtime dependencies, as npm would install them beside the package.
     symlinkSync(join(root, 'node_modules', 'idb'), join(consumer, 'node_modules', 'idb'));
+    mkdirSync(join(consumer, 'node_modules', '@redis'));
+    symlinkSync(join(root, 'node_modules', '@redis', 'client'), join(consumer, 'node_modules', '@redis', 'client'));
   }, 120_000);
 
   afterAll(() => rmSync(consumer, { recursive: true, force: true }));
@@ -70,7 +72,9 @@ describe('built package', () => {
        import { memoryAdapter } from 'oauth-vault/memory';
        import { defineAdapter } from 'oauth-vault/storage';
        import * as idb from 'oauth-vault/indexeddb';
+       import { connectRedis, redisAdapter } from 'oauth-vault/redis';
        if (typeof defineAdapter !== 'function') throw new Error('no defineAdapter');
+       if (typeof connectRedis !== 'function' || redisAdapter({ client: { sendCommand: async () => null } }).name !== 'redis') throw new Error('no redis adapter');
        const keyring = await Keyring.fromSecret(generateSecret());
        const store = new RecordStore({ adapter: memoryAdapter(), keyring });
        await store.collection('note').put('n', { hello: 'world' });

@@ -1,3 +1,5 @@
+import type { Keyring } from '../../src/crypto/keyring.js';
+import { RecordStore } from '../../src/records/record-store.js';
 import type { StorageAdapter, StoredEntry } from '../../src/storage/contract.js';
 import { conditionHolds } from '../../src/storage/batch-plan.js';
 import { base64, dumpAdapter as dumpPrefix, findPlaintext, type DumpEntry } from '../conformance/plaintext-scan.js';
@@ -23,6 +25,22 @@ export async function pkcePair(): Promise<{ verifier: string; challenge: string 
 /** Every entry of an adapter (one argument, so it can be passed to `map`). */
 export function dumpAdapter(adapter: StorageAdapter): Promise<DumpEntry[]> {
   return dumpPrefix(adapter);
+}
+
+/**
+ * Opens every record an adapter holds (keys `<kind>/<id>`) under `keyring`:
+ * throws `IntegrityError` on the first one that does not open. Returns how
+ * many opened and how many had expired meanwhile.
+ */
+export async function openEveryRecord(adapter: StorageAdapter, keyring: Keyring, now: () => number): Promise<{ opened: number; expired: number }> {
+  const records = new RecordStore({ adapter, keyring, now });
+  let [opened, expired] = [0, 0];
+  for (const { key } of await dumpPrefix(adapter)) {
+    const split = key.indexOf('/');
+    if ((await records.collection(key.slice(0, split)).get(key.slice(split + 1))) === null) expired++;
+    else opened++;
+  }
+  return { opened, expired };
 }
 
 /** A comparable fingerprint of a dump (key, version, bytes): to prove "nothing changed". */

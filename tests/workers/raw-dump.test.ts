@@ -1,12 +1,9 @@
 import { env } from 'cloudflare:workers';
 import { runInDurableObject } from 'cloudflare:test';
 import { expect, test } from 'vitest';
-import { Keyring } from '../../src/crypto/keyring.js';
-import { generateSecret } from '../../src/crypto/random.js';
-import { OAuthStore } from '../../src/oauth/oauth-store.js';
-import { createTestClock } from '../../src/storage/conformance/index.js';
-import { findSecrets, pkcePair } from '../oauth/oauth-store-helpers.js';
-import { createStorage, type CloudflareStorage, type Configuration } from './oauth-storage.js';
+import { fullFlow } from '../oauth/full-flow.js';
+import { findSecrets } from '../oauth/oauth-store-helpers.js';
+import { createStorage, type Configuration } from './oauth-storage.js';
 
 /**
  * Below the adapters: after a full OAuthStore flow, dump the backends
@@ -76,40 +73,6 @@ async function dumpDurableObjects(name: string, shards: number): Promise<Dump> {
     for (const { table, rows } of tables) out.push(...rowsToDump(`${name}/${shard}/${table}`, rows));
   }
   return out;
-}
-
-async function fullFlow(storage: CloudflareStorage) {
-  const clock = createTestClock();
-  const store = new OAuthStore({
-    keyring: await Keyring.fromSecret(generateSecret()),
-    adapter: storage.adapter,
-    ...(storage.singleUseAdapter && { singleUseAdapter: storage.singleUseAdapter }),
-    now: clock.now,
-  });
-  const redirectUri = `https://client-${crypto.randomUUID()}.example/oauth/callback`;
-  const scope = [`calendar.read.${crypto.randomUUID().slice(0, 8)}`, `contacts.write.${crypto.randomUUID().slice(0, 8)}`];
-  const userId = `user-${crypto.randomUUID()}@example.com`;
-  const { client, clientSecret } = await store.registerClient({ type: 'confidential', name: 'Dump test', redirectUris: [redirectUri], scope });
-  const creds = { clientId: client.clientId, clientSecret: clientSecret! };
-  const { verifier, challenge } = await pkcePair();
-  const { code } = await store.createAuthorizationCode({ clientId: client.clientId, userId, redirectUri, scope, codeChallenge: challenge });
-  const first = await store.exchangeAuthorizationCode({ ...creds, code, redirectUri, codeVerifier: verifier });
-  const second = await store.refreshAccessToken({ ...creds, refreshToken: first.refreshToken! });
-  expect(await store.validateAccessToken(second.accessToken)).toMatchObject({ userId });
-  expect(await store.introspect(second.accessToken)).toMatchObject({ active: true });
-  return {
-    code,
-    verifier,
-    firstAccessToken: first.accessToken,
-    firstRefreshToken: first.refreshToken!,
-    secondAccessToken: second.accessToken,
-    secondRefreshToken: second.refreshToken!,
-    clientSecret: clientSecret!,
-    userId,
-    redirectUri,
-    scope0: scope[0]!,
-    scope1: scope[1]!,
-  };
 }
 
 for (const configuration of ['d1', 'durable-object', 'kv+durable-object'] as const satisfies Configuration[]) {
