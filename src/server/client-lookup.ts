@@ -8,12 +8,14 @@ import type { ServerConfig } from './config.js';
 /**
  * The client a `client_id` of an authorization request names: a Client ID
  * Metadata Document (fetched or from cache) when those are on and the id is
- * an https URL, otherwise the store's client; null when there is none.
+ * an https URL, otherwise the store's client; null when there is none. A
+ * document is only registered when it lists `redirectUri` (or, when the
+ * request left it out, has exactly one).
  *
  * @throws DocumentError when a metadata document cannot be used.
  */
-export async function findClient(config: ServerConfig, store: OAuthStore, clientId: string): Promise<ClientInfo | null> {
-  if (config.documents && looksLikeDocumentUrl(clientId)) return resolveDocumentClient(store, config.documents, clientId, config.now());
+export async function findClient(config: ServerConfig, store: OAuthStore, clientId: string, redirectUri: string | undefined): Promise<ClientInfo | null> {
+  if (config.documents && looksLikeDocumentUrl(clientId)) return resolveDocumentClient(store, config.documents, clientId, config.now(), redirectUri);
   try {
     return await store.getClient(clientId);
   } catch (error) {

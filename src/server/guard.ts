@@ -63,7 +63,8 @@ export async function guard(store: OAuthStore, resource: ResolvedResource<unknow
   const required = resource.scopes ?? [];
   const advertised = resource.scopes ?? resource.scopesSupported ?? setting.scopes;
   const header = request.headers.get('Authorization');
-  if (header === null || !/^Bearer(?: |$)/i.test(header.trim())) {
+  // No Authorization, another scheme, or "Bearer" with nothing after it: no token at all.
+  if (header === null || !/^Bearer +\S/i.test(header.trim())) {
     return refuse(401, challenge({ ...(advertised && { scope: advertised }), metadataUrl }));
   }
   const invalid = () =>

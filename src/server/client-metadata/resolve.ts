@@ -12,12 +12,19 @@ import { validateDocument } from './validate-document.js';
  * as an ordinary client of the store under the URL itself as its id (sealed
  * like every client, with its refresh time in the client's metadata), so
  * sessions, codes, tokens, revocation and validation need nothing special;
- * it is fetched again once stale. A document that cannot be used leaves the
- * store as it was: nothing is registered, a cached copy is not changed.
+ * it is fetched again once stale. A document that cannot be used, or that
+ * does not list the request's `redirectUri`, leaves the store as it was:
+ * nothing is registered, a cached copy is not changed.
  *
  * @throws DocumentError naming what was wrong with the URL or the document.
  */
-export async function resolveDocumentClient(store: OAuthStore, options: ResolvedDocuments, url: string, now: number): Promise<ClientInfo> {
+export async function resolveDocumentClient(
+  store: OAuthStore,
+  options: ResolvedDocuments,
+  url: string,
+  now: number,
+  redirectUri: string | undefined,
+): Promise<ClientInfo> {
   const problem = documentUrlProblem(url);
   if (problem !== null) throw new DocumentError(`the client_id is not a usable metadata document URL: ${problem}`);
   if (!options.allow(new URL(url))) throw new DocumentError('this server does not accept clients from that URL');
@@ -29,6 +36,10 @@ export async function resolveDocumentClient(store: OAuthStore, options: Resolved
 
   const { body, ttlMs } = await fetchDocument(url, options);
   const document = validateDocument(url, body);
+  // Checked before anything is stored: a request the document does not allow leaves no trace.
+  if (redirectUri === undefined ? document.redirectUris.length !== 1 : !document.redirectUris.includes(redirectUri)) {
+    throw new DocumentError('the redirect_uri is missing or not one of its redirect_uris');
+  }
   const params = {
     ...(document.name !== undefined && { name: document.name }),
     redirectUris: document.redirectUris,
