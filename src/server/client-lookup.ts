@@ -14,8 +14,14 @@ import type { ServerConfig } from './config.js';
  *
  * @throws DocumentError when a metadata document cannot be used.
  */
-export async function findClient(config: ServerConfig, store: OAuthStore, clientId: string, redirectUri: string | undefined): Promise<ClientInfo | null> {
-  if (config.documents && looksLikeDocumentUrl(clientId)) return resolveDocumentClient(store, config.documents, clientId, config.now(), redirectUri);
+export async function findClient(
+  config: ServerConfig,
+  store: OAuthStore,
+  clientId: string,
+  redirectUri: string | undefined,
+  env: unknown,
+): Promise<ClientInfo | null> {
+  if (config.documents && looksLikeDocumentUrl(clientId)) return resolveDocumentClient(store, config.documents, clientId, config.now(), redirectUri, env);
   try {
     return await store.getClient(clientId);
   } catch (error) {

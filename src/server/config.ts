@@ -47,7 +47,7 @@ export interface ResolvedRegistration<Env> {
 }
 
 export interface ResolvedDocuments {
-  fetch: NonNullable<ClientIdMetadataDocumentOptions['fetch']>;
+  fetch: NonNullable<ClientIdMetadataDocumentOptions<unknown>['fetch']>;
   allow: (url: URL) => boolean;
   maxBytes: number;
   timeoutMs: number;

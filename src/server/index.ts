@@ -8,7 +8,7 @@
  * @module
  */
 export { createAuthorizationServer, type AuthorizationServer } from './authorization-server.js';
-export { readForm } from './form.js';
+export { readForm, readJson } from './form.js';
 export type {
   AppHandler,
   AuthContext,

@@ -172,14 +172,14 @@ export interface RegistrationOptions<Env> {
 }
 
 /** Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document). */
-export interface ClientIdMetadataDocumentOptions {
+export interface ClientIdMetadataDocumentOptions<Env = unknown> {
   /**
    * How documents are fetched; default the global `fetch`. Whatever it is,
    * the client id must be a public `https` URL, redirects are not followed,
    * and the size and time limits hold. Tests inject one that serves
    * documents from 127.0.0.1.
    */
-  fetch?: (url: string, init: RequestInit) => Promise<Response>;
+  fetch?: (url: string, init: RequestInit, env: Env) => Promise<Response>;
   /** Which document URLs to trust at all; default every public https URL. */
   allow?: (url: URL) => boolean;
   /** Largest document, in bytes; default 5,120. */
@@ -268,7 +268,7 @@ export interface AuthorizationServerOptions<Env = unknown, User = unknown> {
   /** Dynamic client registration (RFC 7591) policy; default open with limits. */
   registration?: RegistrationOptions<Env>;
   /** Accept `client_id`s that are HTTPS URLs of Client ID Metadata Documents; default off. */
-  clientIdMetadataDocuments?: boolean | ClientIdMetadataDocumentOptions;
+  clientIdMetadataDocuments?: boolean | ClientIdMetadataDocumentOptions<Env>;
   /** Token introspection (RFC 7662) policy, or false for no endpoint; default on for each client's own tokens. */
   introspection?: false | IntrospectionOptions;
   /** Endpoint paths; defaults `/authorize`, `/token`, `/revoke`, `/introspect`, `/register`. */

@@ -39,7 +39,7 @@ function ttlOf(response: Response, options: ResolvedDocuments): number {
  *
  * @throws DocumentError naming what was wrong.
  */
-export async function fetchDocument(url: string, options: ResolvedDocuments): Promise<FetchedDocument> {
+export async function fetchDocument(url: string, options: ResolvedDocuments, env: unknown): Promise<FetchedDocument> {
   const deadline = Date.now() + options.timeoutMs;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
@@ -47,7 +47,7 @@ export async function fetchDocument(url: string, options: ResolvedDocuments): Pr
     let response: Response;
     try {
       response = await beforeDeadline(
-        options.fetch(url, { method: 'GET', redirect: 'manual', signal: controller.signal, headers: { Accept: 'application/json' } }),
+        options.fetch(url, { method: 'GET', redirect: 'manual', signal: controller.signal, headers: { Accept: 'application/json' } }, env),
         deadline,
       );
     } catch (error) {

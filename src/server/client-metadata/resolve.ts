@@ -24,6 +24,7 @@ export async function resolveDocumentClient(
   url: string,
   now: number,
   redirectUri: string | undefined,
+  env: unknown,
 ): Promise<ClientInfo> {
   const problem = documentUrlProblem(url);
   if (problem !== null) throw new DocumentError(`the client_id is not a usable metadata document URL: ${problem}`);
@@ -34,7 +35,7 @@ export async function resolveDocumentClient(
   if (existing && registration?.via !== 'metadata-document') return existing;
   if (existing && (registration?.refreshAt ?? 0) > now) return existing;
 
-  const { body, ttlMs } = await fetchDocument(url, options);
+  const { body, ttlMs } = await fetchDocument(url, options, env);
   const document = validateDocument(url, body);
   // Checked before anything is stored: a request the document does not allow leaves no trace.
   if (redirectUri === undefined ? document.redirectUris.length !== 1 : !document.redirectUris.includes(redirectUri)) {

@@ -41,7 +41,7 @@ async function authorize(ctx: RequestContext): Promise<Response> {
   const clientId = params.get('client_id');
   let client: ClientInfo | null;
   try {
-    client = clientId === undefined ? null : await findClient(ctx.config, store, clientId, params.get('redirect_uri'));
+    client = clientId === undefined ? null : await findClient(ctx.config, store, clientId, params.get('redirect_uri'), ctx.env);
   } catch (error) {
     if (error instanceof DocumentError) {
       ctx.event.outcome = 'invalid_client';
