@@ -224,6 +224,26 @@ describe('demo server over HTTP', () => {
     }
   }
 
+  test('the consent form: a forged, missing or already used session shows the error page and never redirects; two submissions at once issue one code', async () => {
+    for (const body of [{ session: 'forged', user: 'a', decision: 'approve' }, { user: 'a', decision: 'approve' }]) {
+      const response = await fetch(url('/authorize'), { method: 'POST', redirect: 'manual', headers: FORM, body: new URLSearchParams(body) });
+      expect(response.status).toBe(400);
+      expect(response.headers.get('Location')).toBeNull();
+      expect(await response.text()).toContain('expired or was already used');
+    }
+    const clientId = await registerPublic();
+    const page = await authorize({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: CHALLENGE, code_challenge_method: 'S256' });
+    const session = /name="session" value="([^"]+)"/.exec(await page.text())![1]!;
+    const answers = await Promise.all(
+      ['alice', 'mallory'].map((user) =>
+        fetch(url('/authorize'), { method: 'POST', redirect: 'manual', headers: FORM, body: new URLSearchParams({ session, user, decision: 'approve' }) }),
+      ),
+    );
+    expect(answers.map((answer) => answer.status).sort()).toEqual([302, 400]);
+    const again = await fetch(url('/authorize'), { method: 'POST', redirect: 'manual', headers: FORM, body: new URLSearchParams({ session, user: 'eve', decision: 'deny' }) });
+    expect(again.status).toBe(400);
+  });
+
   describe('races over HTTP on the Durable Object (the Worker as deployed)', () => {
     const CONTENDERS = 50;
     const exchangeBody = (clientId: string, code: string) => ({ grant_type: 'authorization_code', code, code_verifier: VERIFIER, redirect_uri: CALLBACK, client_id: clientId });
