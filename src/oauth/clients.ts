@@ -53,16 +53,33 @@ export async function readClient(ctx: StoreContext, clientId: string): Promise<S
   return record;
 }
 
-/** Writes a client and its audit record (the record goes to the single-use store with the rest of the trail). */
-async function writeClient(ctx: StoreContext, clientId: string, record: ClientRecord, event: Parameters<StoreContext['audit']['prepare']>[0]): Promise<void> {
+/**
+ * Writes a client and its audit record (the record goes to the single-use
+ * store with the rest of the trail). With `onlyIfNew`, the client is created
+ * only if its id is free (compare-and-set: atomic where the adapter is, on
+ * KV a check then a write), and nothing is audited when it is not.
+ */
+async function writeClient(
+  ctx: StoreContext,
+  clientId: string,
+  record: ClientRecord,
+  event: Parameters<StoreContext['audit']['prepare']>[0],
+  onlyIfNew = false,
+): Promise<void> {
   const audit = await ctx.audit.prepare(event, clientId);
-  await Promise.all([ctx.records.client.put(clientId, record), audit.length > 0 && ctx.singleUseAdapter.batch!(audit)]);
+  if (onlyIfNew) {
+    if ((await ctx.records.client.create(clientId, record)) === null) throw new InvalidRequestError('clientId', 'is already registered');
+    if (audit.length > 0) await ctx.singleUseAdapter.batch!(audit);
+  } else {
+    await Promise.all([ctx.records.client.put(clientId, record), audit.length > 0 && ctx.singleUseAdapter.batch!(audit)]);
+  }
   ctx.clientCache.delete(clientId);
 }
 
 export async function registerClient(ctx: StoreContext, input: RegisterClientParams): Promise<RegisterClientResult> {
   const p = params('params', input);
-  onlyKeys('params', p, ['type', 'redirectUris', 'name', 'grantTypes', 'scope', 'resources', 'metadata']);
+  onlyKeys('params', p, ['clientId', 'type', 'redirectUris', 'name', 'grantTypes', 'scope', 'resources', 'metadata']);
+  const chosenId = p.clientId === undefined ? undefined : requireId('clientId', p.clientId);
   if (p.type !== 'public' && p.type !== 'confidential') throw new InvalidRequestError('type', 'must be "public" or "confidential"');
   const grantTypes = optionalGrantTypes('grantTypes', p.grantTypes, knownGrantTypes(ctx)) ?? ['authorization_code', 'refresh_token'];
   const redirectUris = p.redirectUris === undefined ? [] : requireRedirectUris('redirectUris', p.redirectUris, 0);
@@ -72,7 +89,7 @@ export async function registerClient(ctx: StoreContext, input: RegisterClientPar
   const resources = p.resources === undefined ? [] : requireResources('resources', p.resources);
   const metadata = optionalJson('metadata', p.metadata);
 
-  const clientId = randomId(16);
+  const clientId = chosenId ?? randomId(16);
   const now = ctx.now();
   const secret = p.type === 'confidential' ? await newSecret(ctx, clientId) : undefined;
   const record: ClientRecord = {
@@ -87,7 +104,7 @@ export async function registerClient(ctx: StoreContext, input: RegisterClientPar
     createdAt: now,
     updatedAt: now,
   };
-  await writeClient(ctx, clientId, record, { types: ['client_registered'], clientId, details: { clientType: p.type } });
+  await writeClient(ctx, clientId, record, { types: ['client_registered'], clientId, details: { clientType: p.type } }, chosenId !== undefined);
   return { client: toInfo(clientId, record), ...(secret && { clientSecret: secret.secret }) };
 }
 

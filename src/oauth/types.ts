@@ -138,6 +138,14 @@ export interface ClientInfo {
 }
 
 export interface RegisterClientParams {
+  /**
+   * An id of the caller's choosing (printable ASCII, at most 256 characters),
+   * e.g. the URL of a Client ID Metadata Document; default a random one. The
+   * client is created only if the id is free, else `InvalidRequestError`
+   * (field `clientId`). Atomic on an atomic `adapter`; on KV two concurrent
+   * registrations of one id may both succeed, the last write winning.
+   */
+  clientId?: string;
   type: ClientType;
   /** Absolute `https` URIs, or `http` on a loopback host; no fragment. 0..20 entries (at least 1 for `authorization_code`). */
   redirectUris?: string[];

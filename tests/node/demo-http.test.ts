@@ -224,6 +224,64 @@ describe('demo server over HTTP', () => {
     }
   }
 
+  test('the consent form: a forged, missing or already used session shows the error page and never redirects; two submissions at once issue one code', async () => {
+    for (const body of [{ session: 'forged', user: 'a', decision: 'approve' }, { user: 'a', decision: 'approve' }]) {
+      const response = await fetch(url('/authorize'), { method: 'POST', redirect: 'manual', headers: FORM, body: new URLSearchParams(body) });
+      expect(response.status).toBe(400);
+      expect(response.headers.get('Location')).toBeNull();
+      expect(await response.text()).toContain('expired or was already used');
+    }
+    const clientId = await registerPublic();
+    const page = await authorize({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: CHALLENGE, code_challenge_method: 'S256' });
+    const session = /name="session" value="([^"]+)"/.exec(await page.text())![1]!;
+    const answers = await Promise.all(
+      ['alice', 'mallory'].map((user) =>
+        fetch(url('/authorize'), { method: 'POST', redirect: 'manual', headers: FORM, body: new URLSearchParams({ session, user, decision: 'approve' }) }),
+      ),
+    );
+    expect(answers.map((answer) => answer.status).sort()).toEqual([302, 400]);
+    const again = await fetch(url('/authorize'), { method: 'POST', redirect: 'manual', headers: FORM, body: new URLSearchParams({ session, user: 'eve', decision: 'deny' }) });
+    expect(again.status).toBe(400);
+  });
+
+  describe('races over HTTP on the Durable Object (the Worker as deployed)', () => {
+    const CONTENDERS = 50;
+    const exchangeBody = (clientId: string, code: string) => ({ grant_type: 'authorization_code', code, code_verifier: VERIFIER, redirect_uri: CALLBACK, client_id: clientId });
+    const signIn = async (clientId: string) =>
+      (await approve(await authorize({ response_type: 'code', client_id: clientId, redirect_uri: CALLBACK, code_challenge: CHALLENGE, code_challenge_method: 'S256' }))).searchParams.get('code')!;
+    const race = async (body: Record<string, string>) => {
+      const started = performance.now();
+      const responses = await Promise.all(Array.from({ length: CONTENDERS }, () => postForm('/token', body)));
+      const answers = (await Promise.all(responses.map((response) => response.json()))) as { access_token?: string; refresh_token?: string; error?: string }[];
+      return { ms: Math.round(performance.now() - started), ok: answers.filter((answer) => answer.access_token), errors: answers.filter((answer) => !answer.access_token).map((answer) => answer.error) };
+    };
+
+    test(`${CONTENDERS} concurrent exchanges of one code, 3 rounds: exactly one winner each, the rest invalid_grant`, async () => {
+      const clientId = await registerPublic();
+      const timings: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        const result = await race(exchangeBody(clientId, await signIn(clientId)));
+        timings.push(result.ms);
+        expect(result.ok).toHaveLength(1);
+        expect(result.errors).toEqual(Array(CONTENDERS - 1).fill('invalid_grant'));
+      }
+      console.log(`wrangler dev, Durable Object: ${CONTENDERS} concurrent exchanges, ms per round: ${timings.join(', ')}`);
+    }, 60_000);
+
+    test(`${CONTENDERS} concurrent refreshes of one token with the demo's grace window (3 retries): 4 callers get the same successor, the rest are reuse, which revokes the family`, async () => {
+      const clientId = await registerPublic();
+      const first = (await (await postForm('/token', exchangeBody(clientId, await signIn(clientId)))).json()) as { refresh_token: string };
+      const result = await race({ grant_type: 'refresh_token', refresh_token: first.refresh_token, client_id: clientId });
+      console.log(`wrangler dev, Durable Object: ${CONTENDERS} concurrent refreshes (grace on, 3 retries): ${result.ms} ms`);
+      // The rotation itself plus the window's 3 retries; a retry past the limit is reuse (RFC 9700 §4.14.2).
+      expect(result.ok).toHaveLength(4);
+      expect(new Set(result.ok.map((answer) => answer.refresh_token)).size).toBe(1);
+      expect(result.errors).toEqual(Array(CONTENDERS - 4).fill('invalid_grant'));
+      const me = await fetch(url('/api/me'), { headers: { Authorization: `Bearer ${result.ok[0]!.access_token}` } });
+      expect(me.status).toBe(401);
+    }, 60_000);
+  });
+
   test('/favicon.ico is answered (no 404 on every page load)', async () => {
     const response = await fetch(url('/favicon.ico'));
     expect([200, 204]).toContain(response.status);

@@ -64,12 +64,13 @@ describe('built package', () => {
     expect([...named].sort()).toEqual(exported.sort());
   });
 
-  test('a separate consumer imports oauth-vault, its storage kit and the Node-loadable adapters in Node', () => {
+  test('a separate consumer imports oauth-vault, its storage kit, the server and the Node-loadable adapters in Node', () => {
     const script = join(consumer, 'consume.mjs');
     writeFileSync(
       script,
-      `import { Keyring, generateSecret, RecordStore, VaultError } from 'oauth-vault';
+      `import { Keyring, generateSecret, OAuthStore, RecordStore, VaultError } from 'oauth-vault';
        import { memoryAdapter } from 'oauth-vault/memory';
+       import { createAuthorizationServer } from 'oauth-vault/server';
        import { defineAdapter } from 'oauth-vault/storage';
        import * as idb from 'oauth-vault/indexeddb';
        import { connectRedis, redisAdapter } from 'oauth-vault/redis';
@@ -79,9 +80,11 @@ describe('built package', () => {
        const store = new RecordStore({ adapter: memoryAdapter(), keyring });
        await store.collection('note').put('n', { hello: 'world' });
        const read = await store.collection('note').get('n');
-       console.log(JSON.stringify({ hello: read.data.hello, error: typeof VaultError, idb: Object.keys(idb).length > 0 }));`,
+       const server = createAuthorizationServer({ store: new OAuthStore({ keyring, adapter: memoryAdapter() }), authorize: () => new Response('') });
+       const metadata = await (await server.fetch(new Request('https://as.example/.well-known/oauth-authorization-server'))).json();
+       console.log(JSON.stringify({ hello: read.data.hello, error: typeof VaultError, idb: Object.keys(idb).length > 0, issuer: metadata.issuer }));`,
     );
     const output = execFileSync(process.execPath, [script], { cwd: consumer, encoding: 'utf8' });
-    expect(JSON.parse(output)).toEqual({ hello: 'world', error: 'function', idb: true });
+    expect(JSON.parse(output)).toEqual({ hello: 'world', error: 'function', idb: true, issuer: 'https://as.example' });
   });
 });

@@ -260,6 +260,30 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       expect(listed).toEqual(expect.arrayContaining([s.creds.clientId, loopback.client.clientId]));
     });
 
+    test('a client id of the caller\'s choosing (a metadata document URL): created only if free, usable for the whole flow', async () => {
+      const s = await setup(options);
+      const clientId = `https://client.example/oauth/${crypto.randomUUID()}.json`;
+      const { client, clientSecret } = await s.store.registerClient({ clientId, type: 'public', redirectUris: [REDIRECT], metadata: { source: 'document' } });
+      expect(client.clientId).toBe(clientId);
+      expect(clientSecret).toBeUndefined();
+      const before = await s.snapshot();
+      await expect(s.store.registerClient({ clientId, type: 'confidential', redirectUris: ['https://other.example/cb'] })).rejects.toMatchObject({
+        code: 'ERR_INVALID_REQUEST',
+        field: 'clientId',
+      });
+      expect(await s.snapshot()).toEqual(before);
+      for (const bad of ['', 'with space', 'x'.repeat(257), 'clïent', 42]) {
+        await expect(s.store.registerClient({ clientId: bad as string, type: 'public', redirectUris: [REDIRECT] })).rejects.toMatchObject({ field: 'clientId' });
+      }
+      expect(await s.snapshot()).toEqual(before);
+      const { verifier, challenge } = await pkcePair();
+      const { code } = await s.store.createAuthorizationCode({ clientId, userId: s.u1, redirectUri: REDIRECT, codeChallenge: challenge });
+      const tokens = await s.store.exchangeAuthorizationCode({ clientId, code, redirectUri: REDIRECT, codeVerifier: verifier });
+      expect(await s.store.validateAccessToken(tokens.accessToken)).toMatchObject({ clientId, userId: s.u1 });
+      expect(await s.store.refreshAccessToken({ clientId, refreshToken: tokens.refreshToken! })).toMatchObject({ tokenType: 'Bearer' });
+      expect((await s.store.listClientGrants(clientId)).grants).toHaveLength(1);
+    });
+
     test(`${contenders} concurrent exchanges of one code: exactly 1 succeeds, the rest get invalid_grant, and the winner's tokens end revoked`, async () => {
       const s = await setup(options);
       const { code, verifier } = await s.issueCode();

@@ -6,6 +6,12 @@ export interface DemoEnv {
   STORAGE?: string;
   /** Refresh-token grace window in seconds (0 = off, at most 60); the demo sets 30. */
   REFRESH_GRACE_SECONDS?: string;
+  /**
+   * Tests only: `https://origin=http://127.0.0.1:port` makes Client ID
+   * Metadata Documents of that https origin come from that local server
+   * (client ids keep their public https URLs and every other rule).
+   */
+  CIMD_TEST_ORIGIN?: string;
   KV: KVNamespace;
   DB: D1Database;
   VAULT_DO: DurableObjectNamespace;

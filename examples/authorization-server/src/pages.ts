@@ -1,4 +1,5 @@
 /** The demo's only HTML: a sign-in and consent page, and an error page. */
+import type { PendingAuthorization } from '../../../src/server/index.js';
 
 const escape = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -30,23 +31,22 @@ function page(title: string, body: string, status = 200, formAction: string[] = 
   );
 }
 
-export interface ConsentView {
-  sessionId: string;
-  clientName: string;
-  /** The client's verified redirect URI. */
-  redirectUri: string;
-  scope: string[];
-}
-
-export function consentPage(view: ConsentView): Response {
-  const redirect = new URL(view.redirectUri);
-  const scopes = view.scope.length ? view.scope.map((s) => `<span class="scope">${escape(s)}</span>`).join(' ') : 'no particular scope';
+/** The sign-in and consent page for a request oauth-vault/server validated; the form posts back to /authorize. */
+export function consentPage(authorization: PendingAuthorization): Response {
+  const redirect = new URL(authorization.redirectUri);
+  const { client } = authorization;
+  // A metadata-document client is named by its URL: show where it comes from.
+  const name = client.metadataDocument ? `${client.name ?? 'A client'} (from ${new URL(client.clientId).host})` : (client.name ?? client.clientId);
+  const scopes = authorization.scope.length
+    ? authorization.scope.map((s) => `<span class="scope">${escape(s)}</span>`).join(' ')
+    : 'no particular scope';
+  const audience = authorization.resources.length ? ` for ${authorization.resources.map((r) => `<span class="scope">${escape(r)}</span>`).join(' ')}` : '';
   return page(
     'Sign in',
     `<h1>Sign in to continue</h1>
-<p><strong>${escape(view.clientName)}</strong> (redirecting to ${escape(redirect.host)}) asks for: ${scopes}.</p>
+<p><strong>${escape(name)}</strong> (redirecting to ${escape(redirect.host)}) asks for: ${scopes}${audience}.</p>
 <form method="post" action="/authorize">
-<input type="hidden" name="session" value="${escape(view.sessionId)}">
+<input type="hidden" name="session" value="${escape(authorization.handle)}">
 <label for="user">Demo user name (any name; there are no passwords in this demo)</label>
 <input type="text" id="user" name="user" required maxlength="64" autocomplete="username" autofocus>
 <button type="submit" name="decision" value="approve">Sign in and allow</button>

@@ -1,0 +1,128 @@
+import type { ClientInfo } from '../../oauth/types.js';
+import { toPending } from '../authorization/pending.js';
+import { findClient } from '../client-lookup.js';
+import { DocumentError } from '../client-metadata/fetch-document.js';
+import { serverRegistration } from '../client-registration.js';
+import { toOAuthError } from '../http/errors.js';
+import { Params } from '../http/params.js';
+import { defaultErrorPage, redirect } from '../http/responses.js';
+import { checkResources } from '../resources.js';
+import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
+
+/**
+ * RFC 6749 Appendix A.5: state is 1*VSCHAR. The length cap is the store's
+ * (sessions keep at most 2,048 characters) and keeps the redirect's Location
+ * header small enough for any client to read.
+ */
+const STATE = /^[\x20-\x7E]{1,2048}$/;
+
+/** The page for a request that cannot go back to the client (unknown client or redirect URI, bad state). */
+function errorPage(ctx: RequestContext, description: string, status = 400): Response {
+  ctx.event.outcome ??= status >= 500 ? 'server_error' : 'invalid_request';
+  return ctx.config.errorPage?.(description, status, ctx.request) ?? defaultErrorPage(description, status);
+}
+
+/**
+ * GET /authorize (RFC 6749 §4.1.1, OAuth 2.1): validates the request, keeps
+ * it in a single-use session and hands it to the app's sign-in and consent
+ * UI (`authorize` option). Until the client and its redirect URI are known
+ * to match, errors are shown on a page and never redirected; after that,
+ * they go back to the client with `error`, `state` and `iss` (§4.1.2.1,
+ * RFC 9207). PKCE with S256 is required; `resource` may repeat (RFC 8707).
+ */
+async function authorize(ctx: RequestContext): Promise<Response> {
+  let params: Params;
+  try {
+    params = Params.from(ctx.url.searchParams, ['resource']);
+  } catch (error) {
+    return errorPage(ctx, toOAuthError(error).description);
+  }
+  const store = await ctx.store();
+  const clientId = params.get('client_id');
+  let client: ClientInfo | null;
+  try {
+    client = clientId === undefined ? null : await findClient(ctx.config, store, clientId, params.get('redirect_uri'), ctx.env);
+  } catch (error) {
+    if (error instanceof DocumentError) {
+      ctx.event.outcome = 'invalid_client';
+      return errorPage(ctx, `The client's metadata document cannot be used: ${error.reason}.`);
+    }
+    throw error;
+  }
+  if (!client) {
+    ctx.event.outcome = 'invalid_client';
+    return errorPage(ctx, 'Unknown or missing client_id.');
+  }
+  ctx.event.clientId = client.clientId;
+  const requested = params.get('redirect_uri');
+  const redirectUri = requested ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
+  if (redirectUri === undefined || !client.redirectUris.includes(redirectUri)) {
+    return errorPage(ctx, 'The redirect_uri is missing or not registered for this client.');
+  }
+  const state = params.get('state');
+  // An invalid state is never sent back: the error stays on this page.
+  if (state !== undefined && !STATE.test(state)) {
+    return errorPage(ctx, 'The state parameter is invalid: it must be at most 2,048 printable ASCII characters.');
+  }
+  const fail = (error: string, description: string): Response => {
+    ctx.event.outcome = error;
+    return redirect(redirectUri, { error, error_description: description, state, iss: ctx.issuer });
+  };
+
+  const responseType = params.get('response_type');
+  if (responseType === undefined) return fail('invalid_request', 'response_type is required');
+  if (responseType !== 'code') return fail('unsupported_response_type', 'response_type must be code');
+  const codeChallenge = params.get('code_challenge');
+  if (codeChallenge === undefined) return fail('invalid_request', 'code_challenge is required (PKCE)');
+  if ((params.get('code_challenge_method') ?? 'plain') !== 'S256') return fail('invalid_request', 'code_challenge_method must be S256');
+  const scope = params.list('scope') ?? [];
+  const { scopes } = ctx.config;
+  if (scopes !== undefined && scope.some((item) => !scopes.includes(item))) return fail('invalid_scope', 'the scope names a value that scopes_supported does not');
+  let resources: string[];
+  try {
+    resources = checkResources(ctx, params.all('resource'));
+  } catch (error) {
+    const oauth = toOAuthError(error);
+    return fail(oauth.error, oauth.description);
+  }
+  let session;
+  try {
+    session = await store.createSession({
+      clientId: client.clientId,
+      redirectUri,
+      // Left out here (one registered URI): /token may leave it out too (RFC 6749 §4.1.3).
+      ...(requested === undefined && { redirectUriExplicit: false }),
+      scope,
+      codeChallenge,
+      codeChallengeMethod: 'S256',
+      ...(state !== undefined && { state }),
+      ...(resources.length > 0 && { resources }),
+    });
+  } catch (error) {
+    const oauth = toOAuthError(error);
+    if (oauth.status >= 500) {
+      ctx.event.outcome = oauth.error;
+      return errorPage(ctx, 'The server could not start the authorization. Try again.', oauth.status);
+    }
+    return fail(oauth.error, oauth.description);
+  }
+  const pending = toPending(session, client, serverRegistration(client)?.via === 'metadata-document');
+  return ctx.config.authorize(ctx.request, pending, ctx.env, await ctx.app());
+}
+
+export const authorizeEndpoint: Endpoint = {
+  name: 'authorize',
+  paths: (config) => [config.paths.authorize],
+  methods: ['GET'],
+  otherMethodsToFallback: true,
+  cors: false,
+  handle: authorize,
+  metadata: (config, issuer) => ({
+    authorization_endpoint: endpointUrl(issuer, config.paths.authorize),
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    code_challenge_methods_supported: ['S256'],
+    authorization_response_iss_parameter_supported: true,
+    ...(config.documents && { client_id_metadata_document_supported: true }),
+  }),
+};

@@ -1,0 +1,36 @@
+import { CLIENT_AUTH_METHODS, presentedClient, storeCredentials } from '../http/client-auth.js';
+import { Params } from '../http/params.js';
+import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
+
+/**
+ * POST /revoke (RFC 7009): 200 for a token the client may revoke, and for
+ * an unknown one (§2.2); revoking a refresh token revokes its grant's access
+ * tokens too. An unknown client is `invalid_client`, so a client can check
+ * that the server still knows it without changing anything.
+ */
+async function revoke(ctx: RequestContext): Promise<Response> {
+  const params = await Params.fromForm(ctx.request, ctx.config.maxBodyBytes);
+  const client = presentedClient(ctx.request, params);
+  ctx.event.clientId = client.clientId;
+  const hint = params.get('token_type_hint');
+  const store = await ctx.store();
+  await store.revokeToken({
+    ...storeCredentials(client),
+    token: params.require('token'),
+    // Unknown hints are ignored (§2.1): every type is searched anyway.
+    ...((hint === 'access_token' || hint === 'refresh_token') && { tokenTypeHint: hint }),
+  });
+  return new Response(null, { status: 200, headers: { 'Cache-Control': 'no-store' } });
+}
+
+export const revokeEndpoint: Endpoint = {
+  name: 'revoke',
+  paths: (config) => [config.paths.revoke],
+  methods: ['POST'],
+  cors: true,
+  handle: revoke,
+  metadata: (config, issuer) => ({
+    revocation_endpoint: endpointUrl(issuer, config.paths.revoke),
+    revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+  }),
+};

@@ -1,0 +1,117 @@
+import type { OAuthStore } from '../../oauth/oauth-store.js';
+import type { TokenResult } from '../../oauth/types.js';
+import { CLIENT_AUTH_METHODS, presentedClient, storeCredentials, type PresentedClient } from '../http/client-auth.js';
+import { OAuthHttpError } from '../http/errors.js';
+import { Params } from '../http/params.js';
+import { json } from '../http/responses.js';
+import { checkResources } from '../resources.js';
+import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
+
+/**
+ * A grant type the token endpoint accepts: how its form parameters become a
+ * token request of the store. One entry per grant type in {@link TOKEN_GRANTS};
+ * the store's grant handler does the rest (client authentication, the
+ * client's permission for the grant type, issuing).
+ */
+interface TokenGrant {
+  readonly type: string;
+  issue(ctx: RequestContext, store: OAuthStore, client: PresentedClient, params: Params): Promise<TokenResult>;
+}
+
+function scopeParam(ctx: RequestContext, params: Params): string[] | undefined {
+  const scope = params.list('scope');
+  const { scopes } = ctx.config;
+  if (scope !== undefined && scopes !== undefined && scope.some((item) => !scopes.includes(item))) {
+    throw new OAuthHttpError('invalid_scope', 'the scope names a value that scopes_supported does not');
+  }
+  return scope;
+}
+
+function resourcesParam(ctx: RequestContext, params: Params): string[] | undefined {
+  const resources = checkResources(ctx, params.all('resource'));
+  return resources.length > 0 ? resources : undefined;
+}
+
+const authorizationCode: TokenGrant = {
+  type: 'authorization_code',
+  issue(ctx, store, client, params) {
+    const redirectUri = params.get('redirect_uri');
+    const codeVerifier = params.get('code_verifier');
+    const resources = resourcesParam(ctx, params);
+    return store.exchangeAuthorizationCode({
+      ...storeCredentials(client),
+      code: params.require('code'),
+      // Required by the store unless the authorization request left it out (RFC 6749 §4.1.3).
+      ...(redirectUri !== undefined && { redirectUri }),
+      ...(codeVerifier !== undefined && { codeVerifier }),
+      ...(resources && { resources }),
+    });
+  },
+};
+
+const refreshToken: TokenGrant = {
+  type: 'refresh_token',
+  issue(ctx, store, client, params) {
+    const scope = scopeParam(ctx, params);
+    const resources = resourcesParam(ctx, params);
+    return store.refreshAccessToken({ ...storeCredentials(client), refreshToken: params.require('refresh_token'), ...(scope && { scope }), ...(resources && { resources }) });
+  },
+};
+
+/** RFC 6749 §4.4: the client acts for itself; the `onGrant` hook may veto it or narrow its scope. */
+const clientCredentials: TokenGrant = {
+  type: 'client_credentials',
+  async issue(ctx, store, client, params) {
+    let scope = scopeParam(ctx, params);
+    const resources = resourcesParam(ctx, params);
+    const hook = ctx.config.hooks.onGrant;
+    if (hook) {
+      const info = await store.authenticateClient(client.clientId, client.clientSecret);
+      const shaped = await hook(
+        { grantType: 'client_credentials', client: info, userId: info.clientId, scope: scope ?? info.scope, resources: resources ?? [] },
+        ctx.env,
+      );
+      if (shaped === false) throw new OAuthHttpError('unauthorized_client', 'the server refused this grant');
+      if (shaped && shaped.scope !== undefined) scope = shaped.scope;
+    }
+    return store.issueClientCredentials({ ...storeCredentials(client), ...(scope && { scope }), ...(resources && { resources }) });
+  },
+};
+
+/** The grant types of the token endpoint, registered in one place (device code, token exchange: one entry each). */
+export const TOKEN_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials];
+
+function tokenResponse(result: TokenResult): Response {
+  return json({
+    access_token: result.accessToken,
+    token_type: result.tokenType,
+    expires_in: result.expiresIn,
+    ...(result.refreshToken !== undefined && { refresh_token: result.refreshToken }),
+    scope: result.scope.join(' '),
+  });
+}
+
+/** POST /token (RFC 6749 §3.2): client authentication by Basic, by form, or none (public clients). */
+async function token(ctx: RequestContext): Promise<Response> {
+  const params = await Params.fromForm(ctx.request, ctx.config.maxBodyBytes, ['resource']);
+  const client = presentedClient(ctx.request, params);
+  ctx.event.clientId = client.clientId;
+  const type = params.require('grant_type');
+  const grant = TOKEN_GRANTS.find((candidate) => candidate.type === type);
+  if (!grant) throw new OAuthHttpError('unsupported_grant_type', `grant_type must be one of ${TOKEN_GRANTS.map((g) => g.type).join(', ')}`);
+  ctx.event.grantType = grant.type;
+  return tokenResponse(await grant.issue(ctx, await ctx.store(), client, params));
+}
+
+export const tokenEndpoint: Endpoint = {
+  name: 'token',
+  paths: (config) => [config.paths.token],
+  methods: ['POST'],
+  cors: true,
+  handle: token,
+  metadata: (config, issuer) => ({
+    token_endpoint: endpointUrl(issuer, config.paths.token),
+    grant_types_supported: TOKEN_GRANTS.map((grant) => grant.type),
+    token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+  }),
+};

@@ -1,0 +1,33 @@
+/**
+ * oauth-vault/server: a complete OAuth 2.1 authorization server and a
+ * bearer-token guard for resource servers (MCP servers included), built on
+ * `OAuthStore`, speaking fetch `Request` → `Response` with no framework.
+ * Runs on Cloudflare Workers first, and on any runtime with `fetch` and Web
+ * Crypto.
+ *
+ * @module
+ */
+export { createAuthorizationServer, type AuthorizationServer } from './authorization-server.js';
+export { readForm, readJson } from './form.js';
+export type {
+  AppHandler,
+  AuthContext,
+  AuthorizationDecision,
+  AuthorizationDenial,
+  AuthorizationServerOptions,
+  ClientIdMetadataDocumentOptions,
+  EndpointName,
+  GrantDecision,
+  GrantRequest,
+  Hooks,
+  IntrospectionOptions,
+  MaintenanceResult,
+  PendingAuthorization,
+  ProtectedHandler,
+  ProtectedResourceOptions,
+  RegistrationMode,
+  RegistrationOptions,
+  ServerContext,
+  ServerEvent,
+  WaitUntil,
+} from './types.js';
