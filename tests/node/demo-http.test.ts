@@ -225,7 +225,7 @@ describe('demo server over HTTP', () => {
   }
 
   test('the consent form: a forged, missing or already used session shows the error page and never redirects; two submissions at once issue one code', async () => {
-    for (const body of [{ session: 'forged', user: 'a', decision: 'approve' }, { user: 'a', decision: 'approve' }]) {
+    for (const body of [{ session: 'forged', user: 'a', decision: 'approve' }, { user: 'a', decision: 'approve' }] as Record<string, string>[]) {
       const response = await fetch(url('/authorize'), { method: 'POST', redirect: 'manual', headers: FORM, body: new URLSearchParams(body) });
       expect(response.status).toBe(400);
       expect(response.headers.get('Location')).toBeNull();
