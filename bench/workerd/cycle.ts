@@ -1,12 +1,13 @@
 import { pkcePair, REDIRECT_URI, type Pkce } from '../src/flow.js';
 import { opCounter, type OpCounts } from '../src/op-counter.js';
 import { buildStore, ourStore, type Ctx, type Env } from './env.js';
-import { oursFetch } from './ours.js';
+import { ourServer } from './ours.js';
 import { provider, theirHelpers } from './theirs.js';
 
 /**
- * Section 2: one full OAuth cycle through each implementation's own HTTP
- * handler, in-process (authorize, exchange, validations, refresh).
+ * Section 2: one full OAuth cycle through each implementation's real HTTP
+ * endpoints (oauth-vault/server and workers-oauth-provider), in-process in
+ * one workerd: authorize, exchange, validations, refresh.
  */
 
 const ORIGIN = 'https://as.bench.test';
@@ -40,7 +41,7 @@ type Handle = (request: Request) => Promise<Response>;
 export function handlerOf(env: Env, ctx: Ctx, impl: string): Handle {
   return impl === 'theirs'
     ? (request) => provider.fetch(request, env as never, ctx as never)
-    : async (request) => oursFetch(request, await ourStore(env, impl === 'ours-d1' ? 'd1' : 'kv'));
+    : async (request) => ourServer(await ourStore(env, impl === 'ours-d1' ? 'd1' : 'kv')).fetch(request, env, ctx);
 }
 
 export function clientOf(impl: string): CycleClient {
@@ -64,7 +65,7 @@ export async function countCycle(env: Env, ctx: Ctx, impl: string, validations: 
     handle = (request) => provider.fetch(request, counted as never, ctx as never);
   } else {
     const store = await buildStore(env, impl === 'ours-d1' ? 'd1' : 'kv', (adapter) => counter.wrap(adapter));
-    handle = (request) => oursFetch(request, store);
+    handle = (request) => ourServer(store).fetch(request, env, ctx);
   }
   const steps: Record<string, OpCounts> = {};
   const stepOf = (request: Request): string => {

@@ -1,63 +1,28 @@
-import { InvalidGrantError, type OAuthStore } from '../../src/index.js';
+import type { OAuthStore } from '../../src/index.js';
+import { createAuthorizationServer, type AuthorizationServer } from '../../src/server/index.js';
 
 /**
- * The smallest HTTP authorization server over OAuthStore, shaped like
- * workers-oauth-provider's so that one cycle does the same HTTP work on both:
- * GET /authorize (user already signed in: issue a code, 302), POST /token
- * (code exchange, refresh; form body, public client), GET /api/me (bearer
- * token validation).
+ * Our side of the HTTP-level cycle: `oauth-vault/server` itself, configured
+ * like the provider in theirs.ts for one Worker that is both authorization
+ * server and resource: `/authorize` is the app's page, and the user is
+ * already signed in, so it completes the request at once; `/api` is the
+ * protected resource (a token without an audience is accepted, as the
+ * provider's is).
  */
-export async function oursFetch(request: Request, store: OAuthStore): Promise<Response> {
-  const url = new URL(request.url);
-  if (url.pathname === '/authorize' && request.method === 'GET') {
-    const q = url.searchParams;
-    const redirectUri = q.get('redirect_uri') ?? '';
-    const { code } = await store.createAuthorizationCode({
-      clientId: q.get('client_id') ?? '',
-      userId: q.get('user') ?? 'user',
-      redirectUri,
-      scope: (q.get('scope') ?? '').split(' ').filter(Boolean),
-      codeChallenge: q.get('code_challenge') ?? '',
-      codeChallengeMethod: 'S256',
+const servers = new WeakMap<OAuthStore, AuthorizationServer>();
+
+export function ourServer(store: OAuthStore): AuthorizationServer {
+  let server = servers.get(store);
+  if (!server) {
+    server = createAuthorizationServer({
+      store,
+      issuer: 'https://as.bench.test',
+      scopes: ['read'],
+      authorize: (request, authorization, _env, context) =>
+        context.completeAuthorization(authorization.handle, { userId: new URL(request.url).searchParams.get('user') ?? 'user' }),
+      protect: [{ path: '/api', requireAudience: false, handler: (_request, _env, auth) => Response.json({ sub: auth.userId }) }],
     });
-    const location = new URL(redirectUri);
-    location.searchParams.set('code', code);
-    if (q.get('state')) location.searchParams.set('state', q.get('state')!);
-    return new Response(null, { status: 302, headers: { Location: location.toString() } });
+    servers.set(store, server);
   }
-  if (url.pathname === '/token' && request.method === 'POST') {
-    const form = await request.formData();
-    const field = (name: string): string => String(form.get(name) ?? '');
-    try {
-      const tokens =
-        field('grant_type') === 'authorization_code'
-          ? await store.exchangeAuthorizationCode({
-              code: field('code'),
-              clientId: field('client_id'),
-              redirectUri: field('redirect_uri'),
-              codeVerifier: field('code_verifier'),
-            })
-          : await store.refreshAccessToken({ refreshToken: field('refresh_token'), clientId: field('client_id') });
-      return Response.json(
-        {
-          access_token: tokens.accessToken,
-          token_type: 'bearer',
-          expires_in: tokens.expiresIn,
-          refresh_token: tokens.refreshToken,
-          scope: tokens.scope.join(' '),
-        },
-        { headers: { 'Cache-Control': 'no-store' } },
-      );
-    } catch (error) {
-      if (error instanceof InvalidGrantError) return Response.json({ error: 'invalid_grant' }, { status: 400 });
-      throw error;
-    }
-  }
-  if (url.pathname === '/api/me') {
-    const match = /^Bearer (.+)$/.exec(request.headers.get('Authorization') ?? '');
-    const info = match ? await store.validateAccessToken(match[1]!) : null;
-    if (!info) return Response.json({ error: 'invalid_token' }, { status: 401 });
-    return Response.json({ sub: info.userId });
-  }
-  return new Response('not found', { status: 404 });
+  return server;
 }

@@ -110,7 +110,10 @@ export async function registerClient(ctx: StoreContext, input: RegisterClientPar
 
 export async function getClient(ctx: StoreContext, clientIdInput: string): Promise<ClientInfo | null> {
   const clientId = requireId('clientId', clientIdInput);
+  // Always read, never served from the cache; the fresh copy refreshes it for the checks that follow (an authorization request's).
+  const now = ctx.now();
   const record = await ctx.records.client.get(clientId);
+  ctx.clientCache.set(clientId, record, now);
   return record ? toInfo(clientId, record.data) : null;
 }
 

@@ -14,7 +14,7 @@ import { resolveOptions } from './options.js';
 import { readPageOptions } from './paging.js';
 import { resealAll } from './reseal.js';
 import { revokeToken } from './revocation.js';
-import { createSession, deleteSession, getSession, updateSession } from './sessions.js';
+import { completeAuthorization, createSession, deleteSession, getSession, updateSession } from './sessions.js';
 import { approveDeviceAuthorization, createDeviceAuthorization, denyDeviceAuthorization, getDeviceAuthorization } from './grants/device-code.js';
 import { pushAuthorizationRequest, takePushedAuthorizationRequest } from './pushed-requests.js';
 import { listRevocations, recordRevocation, type Revocation } from './revocation-list.js';
@@ -59,6 +59,8 @@ import {
   type UpdateClientResult,
   type UpdateSessionParams,
   type ValidateAccessTokenOptions,
+  type CompleteAuthorizationResult,
+  type DecideSession,
 } from './types.js';
 
 /**
@@ -146,6 +148,17 @@ export class OAuthStore {
   }
   deleteSession(sessionId: string): Promise<boolean> {
     return deleteSession(this.#ctx, sessionId);
+  }
+  /**
+   * Completes a session and issues its code, in one atomic call after one
+   * read: `decide(session, client)` runs in between and names the user, the
+   * scope (within the request's) and props; what it throws leaves the session
+   * open. Single use: of concurrent completions exactly one gets the code, the
+   * others `InvalidRequestError` (field `sessionId`, "is already completed").
+   * The code is bound to the session's client, redirect URI and PKCE challenge.
+   */
+  completeAuthorization(sessionId: string, decide: DecideSession): Promise<CompleteAuthorizationResult> {
+    return completeAuthorization(this.#ctx, sessionId, decide);
   }
 
   /** Issues a single-use code (default 60 s) bound to client, redirect URI and PKCE challenge: one atomic call. */

@@ -9,7 +9,9 @@ import { MAX_SESSION_TTL_SECONDS } from './options.js';
 import type { SessionDone, SessionRecord, SessionUpdate } from './record-kinds.js';
 import { formatToken, LOOKUP, newGrantId, parseToken } from './tokens.js';
 import { Transition } from './transition.js';
-import type { CreateSessionParams, SessionInfo, UpdateSessionParams } from './types.js';
+import { allowedScope } from './grants/tools.js';
+import { addCode } from './grants/authorization-code.js';
+import type { CompleteAuthorizationResult, CreateSessionParams, DecideSession, SessionInfo, UpdateSessionParams } from './types.js';
 
 /**
  * Authorization sessions: the state kept between the authorization request
@@ -25,6 +27,8 @@ import type { CreateSessionParams, SessionInfo, UpdateSessionParams } from './ty
  */
 
 interface Found {
+  /** The session's partition (and the grant's, once completed with a code). */
+  partition: string;
   id: string;
   sessionId: string;
   request: SessionRecord;
@@ -78,9 +82,17 @@ async function find(ctx: StoreContext, sessionId: string): Promise<Found | null>
     const found = await outcome.read<SessionRecord>(request);
     if (!found) continue;
     const [draftRecord, doneRecord] = await Promise.all([outcome.read<SessionUpdate>(draft), outcome.read<SessionDone>(done)]);
-    return { id: ids[index]!, sessionId, request: found.data, draft: draftRecord, done: doneRecord?.data ?? null };
+    return { partition, id: ids[index]!, sessionId, request: found.data, draft: draftRecord, done: doneRecord?.data ?? null };
   }
   return null;
+}
+
+/** The session, still open; refused (field `sessionId`) when unknown, expired or already completed. */
+async function findOpen(ctx: StoreContext, sessionId: string): Promise<Found> {
+  const found = await find(ctx, sessionId);
+  if (!found) throw new InvalidRequestError('sessionId', 'is unknown or expired');
+  if (found.done) throw new InvalidRequestError('sessionId', 'is already completed');
+  return found;
 }
 
 export async function getSession(ctx: StoreContext, sessionIdInput: string): Promise<SessionInfo | null> {
@@ -99,16 +111,12 @@ export async function updateSession(ctx: StoreContext, sessionIdInput: string, i
     ...(p.props !== undefined && { props: optionalJson('props', p.props) }),
   };
   const completed = p.completed === undefined ? false : requireBoolean('completed', p.completed);
-  const partition = parseToken('session', sessionId);
-  if (partition === null) throw new InvalidRequestError('sessionId', 'is unknown or expired');
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-    const found = await find(ctx, sessionId);
-    if (!found) throw new InvalidRequestError('sessionId', 'is unknown or expired');
-    if (found.done) throw new InvalidRequestError('sessionId', 'is already completed');
+    const found = await findOpen(ctx, sessionId);
     const merged: SessionUpdate = { ...found.draft?.data, ...update };
     if (completed && merged.userId === undefined) throw new InvalidRequestError('userId', 'is required to complete a session');
     const expiresAt = found.request.expiresAt;
-    const tx = new Transition(ctx, partition);
+    const tx = new Transition(ctx, found.partition);
     tx.check(ctx.records.session, found.id, { ifPresent: true });
     let decisive: number;
     if (completed) {
@@ -128,11 +136,51 @@ export async function updateSession(ctx: StoreContext, sessionIdInput: string, i
   throw new ConflictError('session is changing concurrently; retry');
 }
 
+/**
+ * Completes a session and issues its code in one atomic batch: the session's
+ * partition becomes the grant's, so the completion (created only if absent:
+ * the single use), the grant, its code, index entries and audit record
+ * commit together or not at all. One read, then one write; the client comes
+ * from the per-isolate cache where the store keeps one.
+ */
+export async function completeAuthorization(ctx: StoreContext, sessionIdInput: string, decide: DecideSession): Promise<CompleteAuthorizationResult> {
+  const sessionId = requireToken('sessionId', sessionIdInput);
+  if (typeof decide !== 'function') throw new InvalidRequestError('decide', 'must be a function');
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const found = await findOpen(ctx, sessionId);
+    const session = toInfo(found, found.draft?.data, null);
+    // The request as the session keeps it, checked again (the client may have changed since).
+    const { client, ...checked } = await checkAuthorizationRequest(ctx, { ...found.request, scope: session.scope });
+    const p = params('decision', await decide(session, client));
+    onlyKeys('decision', p, ['userId', 'scope', 'props']);
+    const userId = requireUserId('userId', p.userId);
+    const scope = optionalScope('scope', p.scope) ?? session.scope;
+    const requested = found.request.scope;
+    if (requested.length > 0 && scope.some((item) => !requested.includes(item))) {
+      throw new InvalidRequestError('scope', 'must be within the scope of the authorization request');
+    }
+    const props = p.props === undefined ? session.props : optionalJson('props', p.props);
+    const request = { ...checked, client, scope: allowedScope(client, scope) };
+    const done: SessionDone = { userId, scope: request.scope, ...(props !== undefined && { props }), completedAt: ctx.now() };
+    const tx = new Transition(ctx, found.partition);
+    tx.check(ctx.records.session, found.id, { ifPresent: true });
+    const decisive = tx.put(ctx.records.sessionDone, found.id, done, { expiresAt: found.request.expiresAt, condition: { ifAbsent: true } });
+    tx.check(ctx.records.sessionDraft, found.id, found.draft ? { ifVersion: found.draft.version } : { ifAbsent: true });
+    const issued = await addCode(ctx, tx, found.partition, request, userId, props, undefined);
+    tx.audit({ types: ['session_completed', 'code_issued'], clientId: client.clientId, userId, grantId: found.partition, details: { scope: request.scope.length } });
+    const outcome = await tx.commit();
+    if (outcome.ok) return { ...issued, session: toInfo(found, undefined, done) };
+    if (outcome.failedAt(decisive)) throw new InvalidRequestError('sessionId', 'is already completed');
+    // The session expired or its draft changed meanwhile: read and decide again.
+  }
+  throw new ConflictError('session is changing concurrently; retry');
+}
+
 export async function deleteSession(ctx: StoreContext, sessionIdInput: string): Promise<boolean> {
   const sessionId = requireToken('sessionId', sessionIdInput);
   const found = await find(ctx, sessionId);
   if (!found) return false;
-  const tx = new Transition(ctx, parseToken('session', sessionId)!);
+  const tx = new Transition(ctx, found.partition);
   const existed = tx.delete(ctx.records.session, found.id, { ifPresent: true });
   tx.delete(ctx.records.sessionDraft, found.id);
   tx.delete(ctx.records.sessionDone, found.id);

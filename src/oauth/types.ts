@@ -262,6 +262,27 @@ export interface UpdateSessionParams {
   completed?: boolean;
 }
 
+/** What the app decided for an authorization session ({@link OAuthStore.completeAuthorization}). */
+export interface SessionDecision {
+  /** The user who approved. */
+  userId: string;
+  /** The scope granted: default the session's (or its draft's); within the session's scope when it named one, and within the client's. */
+  scope?: string[];
+  /** App data (JSON), stored sealed with the grant. */
+  props?: unknown;
+}
+
+/**
+ * Decides a session once it has been read and before anything is written:
+ * what it throws leaves the session as it was.
+ */
+export type DecideSession = (session: SessionInfo, client: ClientInfo) => SessionDecision | Promise<SessionDecision>;
+
+export interface CompleteAuthorizationResult extends CreateAuthorizationCodeResult {
+  /** The session as completed (its `state` and `redirectUri` are where the code goes). */
+  session: SessionInfo;
+}
+
 export interface CreateAuthorizationCodeParams {
   clientId: string;
   userId: string;

@@ -73,6 +73,10 @@ describe('storage round trips per operation (KV-like adapter for clients, atomic
     main.take();
     single.take();
     expect(await measure(() => store.exchangeAuthorizationCode({ ...creds, code: second.code, redirectUri: 'https://app.example/cb', codeVerifier: verifier }))).toEqual({ main: {}, single: { batch: 1 } });
+    // An authorization session: created in one call; completed with its code in one read and one write.
+    let sessionId = '';
+    expect(await measure(async () => ({ sessionId } = await store.createSession({ clientId: client.clientId, redirectUri: 'https://app.example/cb', codeChallenge: challenge })))).toEqual({ main: {}, single: { batch: 1 } });
+    expect(await measure(() => store.completeAuthorization(sessionId, () => ({ userId: 'u' })))).toEqual({ main: {}, single: { batch: 2 } });
     // A replayed code: the refused redemption, then the revocation.
     expect(await measure(() => store.exchangeAuthorizationCode({ ...creds, code: second.code, redirectUri: 'https://app.example/cb', codeVerifier: verifier }).catch(() => undefined))).toEqual({ main: {}, single: { batch: 2 } });
   });

@@ -101,7 +101,14 @@ async function setup(options: OAuthStoreSuiteOptions, policy: OAuthStorePolicy =
     return store.exchangeAuthorizationCode({ ...creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
   };
   const snapshot = async () => (await Promise.all(adapters.map(dumpAdapter))).map(fingerprint);
-  return { clock, store, keyring, storage, adapters, creds, client: registered.client, issueCode, authorize, snapshot, u1, u2, u3 };
+  /** The same data through a single-use store that only claims to be atomic (negative controls), for `contenders` racers. */
+  const racyStore = (contenders: number) => new OAuthStore({
+    keyring,
+    adapter: storage.adapter,
+    singleUseAdapter: racyAdapterClaimingAtomicity(storage.singleUseAdapter ?? storage.adapter, contenders),
+    now: clock.now,
+  });
+  return { clock, store, keyring, storage, adapters, creds, client: registered.client, issueCode, authorize, snapshot, racyStore, u1, u2, u3 };
 }
 
 /** An OAuthStore on existing storage under the given secret(s): for key-rotation tests. */
@@ -606,6 +613,11 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
         ['updateSession', [session.sessionId, { userId: '' }], 'userId'],
         ['updateSession', [session.sessionId, { props: BIG }], 'props'],
         ['deleteSession', [42], 'sessionId'],
+        ['completeAuthorization', [BIG, () => ({ userId: 'u' })], 'sessionId'],
+        ['completeAuthorization', [session.sessionId, 'approve'], 'decide'],
+        ['completeAuthorization', [session.sessionId, () => ({ userId: BIG })], 'userId'],
+        ['completeAuthorization', [session.sessionId, () => ({ userId: 'u', props: BIG })], 'props'],
+        ['completeAuthorization', [session.sessionId, () => ({ userId: 'u', scope: ['read write'] })], 'scope[0]'],
         ['createAuthorizationCode', [{ ...codeParams, userId: '' }], 'userId'],
         ['createAuthorizationCode', [{ ...codeParams, userId: BIG }], 'userId'],
         ['createAuthorizationCode', [{ ...codeParams, props: BIG }], 'props'],
@@ -951,14 +963,46 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       expect(await s.store.deleteSession(session.sessionId)).toBe(true);
 
       // Negative control: with a single-use store that only claims to be atomic, more than one completion wins.
-      const racy = new OAuthStore({
-        keyring: s.keyring,
-        adapter: s.storage.adapter,
-        singleUseAdapter: racyAdapterClaimingAtomicity(s.storage.singleUseAdapter ?? s.storage.adapter, 50),
-        now: s.clock.now,
-      });
+      const racy = s.racyStore(50);
       const raced = await racy.createSession({ clientId: s.creds.clientId, redirectUri: REDIRECT, codeChallenge: challenge });
       const control = await race(50, () => racy.updateSession(raced.sessionId, { userId: s.u1, completed: true }));
+      expect(control.ok.length, String(control.errors[0])).toBeGreaterThan(1);
+    });
+
+    test('completeAuthorization completes a session and issues its code at once: of 50 concurrent completions exactly one gets a code, which redeems; a refused decision leaves the session open', async () => {
+      const s = await setup(options);
+      const { verifier, challenge } = await pkcePair();
+      const session = await s.store.createSession({ clientId: s.creds.clientId, redirectUri: REDIRECT, scope: ['read'], state: 'st', codeChallenge: challenge });
+      // What the decision throws, or gets refused for, changes nothing.
+      const before = await s.snapshot();
+      await expect(s.store.completeAuthorization(session.sessionId, () => { throw new Error('the user closed the page'); })).rejects.toThrow('closed the page');
+      await expect(s.store.completeAuthorization(session.sessionId, () => ({ userId: s.u1, scope: ['read', 'write'] }))).rejects.toMatchObject({ code: 'ERR_INVALID_REQUEST', field: 'scope' });
+      await expect(s.store.completeAuthorization(session.sessionId, () => ({ userId: '' }))).rejects.toMatchObject({ code: 'ERR_INVALID_REQUEST', field: 'userId' });
+      await expect(s.store.completeAuthorization(session.sessionId, () => ({ userId: s.u1, extra: 1 } as never))).rejects.toMatchObject({ code: 'ERR_INVALID_REQUEST', field: 'decision.extra' });
+      expect(await s.snapshot()).toEqual(before);
+
+      const seen: string[] = [];
+      const { ok, errors } = await race(50, () => s.store.completeAuthorization(session.sessionId, (pending, client) => {
+        seen.push(`${pending.state}:${client.clientId}`);
+        return { userId: s.u1, props: { plan: 'pro' } };
+      }));
+      expect(ok).toHaveLength(1);
+      expect(errors.every((error) => error instanceof InvalidRequestError && error.field === 'sessionId')).toBe(true);
+      expect(new Set(seen)).toEqual(new Set([`st:${s.creds.clientId}`]));
+      const { code, session: completed } = ok[0]!;
+      expect(completed).toMatchObject({ state: 'st', completed: true, redirectUri: REDIRECT });
+      expect(await s.store.getSession(session.sessionId)).toMatchObject({ userId: s.u1, completed: true });
+      const tokens = await s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
+      expect(await s.store.validateAccessToken(tokens.accessToken)).toMatchObject({ userId: s.u1, scope: ['read'], props: { plan: 'pro' } });
+      const events = (await s.store.queryAudit({ clientId: s.creds.clientId })).events.map((event) => event.type);
+      expect(events.filter((type) => type === 'session_completed')).toHaveLength(1);
+      expect(events.filter((type) => type === 'code_issued')).toHaveLength(1);
+      await expect(s.store.completeAuthorization(session.sessionId, () => ({ userId: s.u2 }))).rejects.toMatchObject({ field: 'sessionId' });
+
+      // Negative control: with a single-use store that only claims to be atomic, more than one completion gets a code.
+      const racy = s.racyStore(50);
+      const raced = await racy.createSession({ clientId: s.creds.clientId, redirectUri: REDIRECT, codeChallenge: challenge });
+      const control = await race(50, () => racy.completeAuthorization(raced.sessionId, () => ({ userId: s.u1 })));
       expect(control.ok.length, String(control.errors[0])).toBeGreaterThan(1);
     });
 

@@ -28,11 +28,12 @@ function failingAfter(inner: StorageAdapter, writes: number): StorageAdapter {
 }
 
 /** A migration job that saves its cursor after each page of 250, is interrupted, and resumes. */
-async function migrateWithInterruption(from: StorageAdapter, to: StorageAdapter, keyring: Keyring, failAfter: number): Promise<number> {
+async function migrateWithInterruption(from: StorageAdapter, to: StorageAdapter, keyring: Keyring, failAfter: number, now: () => number): Promise<number> {
   let cursor: string | undefined;
   const run = async (target: StorageAdapter) => {
     do {
-      cursor = (await migrateStorage({ from, to: target, keyring, limit: 250, ...(cursor !== undefined && { cursor }) })).cursor;
+      // The stores' clock: an expired record is not copied, and a slow run must not see the codes' 60 s windows end by the wall clock.
+      cursor = (await migrateStorage({ from, to: target, keyring, now, limit: 250, ...(cursor !== undefined && { cursor }) })).cursor;
     } while (cursor !== undefined);
   };
   await expect(run(failingAfter(to, failAfter))).rejects.toThrow('connection lost');
@@ -72,14 +73,14 @@ test('KV + Durable Object to D1, then D1 to a Durable Object: interrupted, resum
   const table = `vault_${crypto.randomUUID().replace(/-/g, '').slice(0, 16)}`;
   await migrateD1(env.DB, { table });
   const d1 = d1Adapter({ database: env.DB, table, now: clock.now });
-  await migrateWithInterruption(source.adapter, d1, keyring, 5);
-  expect(await migrateWithInterruption(source.singleUseAdapter!, d1, keyring, 700)).toBe(sourceRecords);
+  await migrateWithInterruption(source.adapter, d1, keyring, 5, clock.now);
+  expect(await migrateWithInterruption(source.singleUseAdapter!, d1, keyring, 700, clock.now)).toBe(sourceRecords);
   const onD1 = new OAuthStore({ keyring, adapter: d1, now: clock.now });
   for (const issued of tokens) expect(await onD1.validateAccessToken(issued.accessToken)).not.toBeNull();
 
   // D1 → a Durable Object alone.
   const durable = durableObjectAdapter({ namespace: env.VAULT_DO, shards: 8, name: `migrated-${crypto.randomUUID()}`, now: clock.now });
-  expect(await migrateWithInterruption(d1, durable, keyring, 900)).toBe(sourceRecords);
+  expect(await migrateWithInterruption(d1, durable, keyring, 900, clock.now)).toBe(sourceRecords);
   const onDo = new OAuthStore({ keyring, adapter: durable, now: clock.now });
   for (const issued of tokens) expect(await onDo.validateAccessToken(issued.accessToken)).toMatchObject({ grantId: issued.grantId });
   // The migrated store works on: refresh rotates, reuse is still detected.

@@ -2,7 +2,7 @@ import { ConflictError, InvalidRequestError, InvalidTargetError } from '../../er
 import { sha256 } from '../../crypto/hmac.js';
 import { toBase64Url } from '../../util/bytes.js';
 import { optionalInteger } from '../../util/validate.js';
-import { checkAuthorizationRequest } from '../authorization-request.js';
+import { checkAuthorizationRequest, type AuthorizationRequest } from '../authorization-request.js';
 import type { StoreContext } from '../context.js';
 import { readGrantState, revokeForViolation } from '../grant-state.js';
 import { onlyKeys, optionalJkt, optionalJson, optionalPkceVerifier, optionalResources, params, requireRedirectUri, requireToken, requireUserId } from '../input.js';
@@ -62,9 +62,31 @@ export async function createAuthorizationCode(ctx: StoreContext, input: CreateAu
   const ttl = optionalInteger('ttlSeconds', p.ttlSeconds, 1, MAX_CODE_TTL_SECONDS);
   const request = await checkAuthorizationRequest(ctx, p);
   const grantId = newGrantId();
+  const tx = new Transition(ctx, grantId);
+  const issued = await addCode(ctx, tx, grantId, request, userId, props, ttl);
+  tx.audit({ types: ['code_issued'], clientId: request.clientId, userId, grantId, details: { scope: request.scope.length } });
+  if (!(await tx.commit()).ok) throw new ConflictError('grant id collision; retry');
+  return issued;
+}
+
+/**
+ * Adds a new grant and its code to `tx` (whose partition is `grantId`): the
+ * grant record, its index entries, the code's bindings and its redemption
+ * window. Shared by `createAuthorizationCode` and the completion of an
+ * authorization session, which issues its code in the same batch.
+ */
+export async function addCode(
+  ctx: StoreContext,
+  tx: Transition,
+  grantId: string,
+  request: AuthorizationRequest,
+  userId: string,
+  props: unknown,
+  ttlSeconds: number | undefined,
+): Promise<CreateAuthorizationCodeResult> {
   const code = formatToken('code', grantId);
   const now = ctx.now();
-  const codeExpiresAt = now + (ttl === undefined ? ctx.policy.codeTtlMs : ttl * 1000);
+  const codeExpiresAt = now + (ttlSeconds === undefined ? ctx.policy.codeTtlMs : ttlSeconds * 1000);
   const grant: GrantRecord = {
     origin: {
       type: 'authorization_code',
@@ -85,12 +107,9 @@ export async function createAuthorizationCode(ctx: StoreContext, input: CreateAu
   // A request that left redirect_uri out may be redeemed with it or without it (RFC 6749 §4.1.3).
   const redirects = request.redirectUriExplicit === false ? [request.redirectUri, ''] : [request.redirectUri];
   const codeBindings = await Promise.all(redirects.map(async (redirect) => (await bindings(ctx, code, request.clientId, redirect, pkce))[0]!));
-  const tx = new Transition(ctx, grantId);
   await addNewGrant(ctx, tx, grantId, grant);
   for (const binding of codeBindings) tx.put(ctx.records.code, `${grantId}/${binding}`, {}, { expiresAt: grant.expiresAt });
   tx.put(ctx.records.codeTtl, grantId, {}, { expiresAt: codeExpiresAt });
-  tx.audit({ types: ['code_issued'], clientId: request.clientId, userId, grantId, details: { scope: request.scope.length } });
-  if (!(await tx.commit()).ok) throw new ConflictError('grant id collision; retry');
   return { code, grantId, expiresAt: codeExpiresAt };
 }
 

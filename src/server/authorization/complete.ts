@@ -40,60 +40,49 @@ function grantedScope(ctx: RequestContext, session: SessionInfo, client: ClientI
   return [...new Set(decided as string[])];
 }
 
+/** Thrown inside the store's decision when the `onGrant` hook vetoes: nothing is written. */
+class Vetoed extends Error {}
+
 /**
  * Completes a pending authorization. Everything the app decided is checked
- * before the session is touched; then completing the session is the single
- * use (of concurrent completions exactly one gets past it), and only that
- * call issues the code.
+ * while the store holds the session read and before it writes; then the
+ * store completes the session and issues its code in one atomic call (of
+ * concurrent completions exactly one gets the code).
  */
 export async function completeAuthorization(ctx: RequestContext, store: OAuthStore, handle: string, decision: AuthorizationDecision): Promise<Response> {
   const started = ctx.config.now();
   if (typeof decision !== 'object' || decision === null) throw new InvalidRequestError('decision', 'must be an object');
-  const session = await openSession(store, handle);
-  if (!session) throw unusableHandle();
-  const client = await store.getClient(session.clientId);
-  if (!client) throw unusableHandle();
-  let scope = grantedScope(ctx, session, client, decision.scope);
-  let props = decision.props;
-  const resources = session.resources ?? [];
-  const shaped = await ctx.config.hooks.onGrant?.({ grantType: 'authorization_code', client, userId: decision.userId, scope, resources, props }, ctx.env);
-  if (shaped === false) {
-    await store.deleteSession(session.sessionId);
-    report(ctx, started, client.clientId, 'access_denied');
-    return back(ctx, session, { error: 'access_denied', error_description: 'the server refused this grant' });
-  }
-  if (shaped) {
-    if (shaped.scope !== undefined) scope = grantedScope(ctx, session, client, shaped.scope);
-    if ('props' in shaped) props = shaped.props;
-  }
+  if (typeof handle !== 'string') throw unusableHandle();
+  let seen: { session: SessionInfo; client: ClientInfo } | undefined;
   try {
-    // Checks user id, scope and props, then completes: the single use.
-    await store.updateSession(session.sessionId, { userId: decision.userId, scope, ...(props !== undefined && { props }), completed: true });
-  } catch (error) {
-    if (error instanceof InvalidRequestError && error.field === 'sessionId') throw unusableHandle();
-    throw error;
-  }
-  try {
-    const { code } = await store.createAuthorizationCode({
-      clientId: session.clientId,
-      userId: decision.userId,
-      redirectUri: session.redirectUri,
-      ...(session.redirectUriExplicit === false && { redirectUriExplicit: false }),
-      scope,
-      ...(session.codeChallenge !== undefined && { codeChallenge: session.codeChallenge }),
-      ...(session.codeChallengeMethod !== undefined && { codeChallengeMethod: session.codeChallengeMethod }),
-      ...(resources.length > 0 && { resources }),
-      ...(props !== undefined && { props }),
+    const { code, session } = await store.completeAuthorization(handle, async (session, client) => {
+      seen = { session, client };
+      let scope = grantedScope(ctx, session, client, decision.scope);
+      let props = decision.props;
+      const shaped = await ctx.config.hooks.onGrant?.({ grantType: 'authorization_code', client, userId: decision.userId, scope, resources: session.resources ?? [], props }, ctx.env);
+      if (shaped === false) throw new Vetoed();
+      if (shaped) {
+        if (shaped.scope !== undefined) scope = grantedScope(ctx, session, client, shaped.scope);
+        if ('props' in shaped) props = shaped.props;
+      }
+      return { userId: decision.userId, scope, ...(props !== undefined && { props }) };
     });
-    ctx.waitUntil(store.deleteSession(session.sessionId).catch(() => undefined));
-    report(ctx, started, client.clientId, 'ok');
+    report(ctx, started, session.clientId, 'ok');
     return back(ctx, session, { code });
   } catch (error) {
-    // The client changed under the session (deleted, redirect URI removed) or the store failed.
+    if (error instanceof Vetoed && seen) {
+      await store.deleteSession(seen.session.sessionId);
+      report(ctx, started, seen.client.clientId, 'access_denied');
+      return back(ctx, seen.session, { error: 'access_denied', error_description: 'the server refused this grant' });
+    }
+    // Unknown, expired or used; or the client is gone or no longer has this redirect URI (never redirect there).
+    if (error instanceof InvalidRequestError && error.field === 'sessionId') throw unusableHandle();
+    if (seen === undefined && toOAuthError(error).status < 500) throw unusableHandle();
     const oauth = toOAuthError(error);
-    const code = oauth.status >= 500 ? (oauth.error === 'temporarily_unavailable' ? oauth.error : 'server_error') : oauth.error;
-    report(ctx, started, client.clientId, code);
-    return back(ctx, session, { error: code, error_description: oauth.description });
+    if (seen === undefined || oauth.status < 500) throw error; // the app's own decision was refused: its to handle
+    const code = oauth.error === 'temporarily_unavailable' ? oauth.error : 'server_error';
+    report(ctx, started, seen.client.clientId, code);
+    return back(ctx, seen.session, { error: code, error_description: oauth.description });
   }
 }
 
