@@ -57,6 +57,7 @@ type ResolvedOptions = TokenVaultOptions & Required<Pick<TokenVaultOptions, 'ref
 
 const RECORD_KIND = 'tokens';
 const RECORD_ID = 'current';
+const RECORD_KEY = `${RECORD_KIND}/${RECORD_ID}`;
 const MAX_MS = 24 * 3600 * 1000;
 
 /**
@@ -93,6 +94,7 @@ export class TokenVault {
   readonly #changes: ChangeFeed;
   readonly #background: BackgroundRefresh | undefined;
   #inflight: Promise<TokenSet | null> | undefined;
+  #collection: { keyring: Keyring; records: RecordCollection<TokenSet> } | undefined;
   #abort = new AbortController();
   #closed = false;
 
@@ -242,7 +244,7 @@ export class TokenVault {
     this.#abort.abort(new VaultError('the vault was cleared'));
     this.#abort = new AbortController();
     this.#background?.stop();
-    await this.#storage.adapter.delete(`${RECORD_KIND}/${RECORD_ID}`);
+    await this.#storage.adapter.delete(RECORD_KEY);
     await this.#keys.destroy();
     this.#changes.publish({ kind: 'cleared', version: null });
   }
@@ -263,20 +265,32 @@ export class TokenVault {
   }
 
   #records(keyring: Keyring): RecordCollection<TokenSet> {
-    return new RecordStore({ adapter: this.#storage.adapter, keyring, now: this.#options.now }).collection<TokenSet>(RECORD_KIND);
+    // One collection per keyring: the read path should build nothing per call.
+    if (this.#collection?.keyring !== keyring) {
+      this.#collection = { keyring, records: new RecordStore({ adapter: this.#storage.adapter, keyring, now: this.#options.now }).collection<TokenSet>(RECORD_KIND) };
+    }
+    return this.#collection.records;
   }
 
+  /**
+   * One readonly storage read and one AES-GCM open. The read starts before the
+   * keys are looked up (cached after the first call), so nothing waits on
+   * anything the read does not need.
+   */
   async #read(): Promise<StoredRecord<TokenSet> | null> {
+    const entry = this.#storage.adapter.get(RECORD_KEY);
+    entry.catch(() => undefined); // awaited below unless the keys fail first
     const keyring = await this.#keys.keyring();
     if (!keyring) return null;
+    const stored = await entry;
     try {
-      return await this.#records(keyring).get(RECORD_ID);
+      return await this.#records(keyring).open(RECORD_ID, stored);
     } catch (error) {
-      // Written under keys another tab just created (after a clear): reload them once.
+      // Written under keys another tab just created (after a clear): reload them once and open the same entry.
       if (!(error instanceof KeyNotFoundError) || this.#keys.mode !== 'generate') throw error;
       const reloaded = await this.#keys.keyring({ fresh: true });
       if (!reloaded) return null;
-      return this.#records(reloaded).get(RECORD_ID);
+      return this.#records(reloaded).open(RECORD_ID, stored);
     }
   }
 
