@@ -20,8 +20,8 @@ describe('built package', () => {
     const installed = join(consumer, 'node_modules', 'oauth-vault');
     mkdirSync(installed, { recursive: true });
     execFileSync('tar', ['-xzf', join(consumer, tarball.split('\n').pop()!), '-C', installed, '--strip-components=1']);
-    // The one runtime dependency, as npm would install it beside the package.
-    symlinkSync(join(root, 'node_modules', 'idb'), join(consumer, 'node_modules', 'idb'));
+    // The runtime dependencies, as npm would install them beside the package.
+    for (const dependency of ['idb', 'jose']) symlinkSync(join(root, 'node_modules', dependency), join(consumer, 'node_modules', dependency));
   }, 120_000);
 
   afterAll(() => rmSync(consumer, { recursive: true, force: true }));
@@ -70,6 +70,8 @@ describe('built package', () => {
        import { memoryAdapter } from 'oauth-vault/memory';
        import { defineAdapter } from 'oauth-vault/storage';
        import * as idb from 'oauth-vault/indexeddb';
+       import { dpop } from 'oauth-vault/dpop';
+       if (typeof dpop().sign !== 'function') throw new Error('no dpop signer');
        if (typeof defineAdapter !== 'function') throw new Error('no defineAdapter');
        const keyring = await Keyring.fromSecret(generateSecret());
        const store = new RecordStore({ adapter: memoryAdapter(), keyring });

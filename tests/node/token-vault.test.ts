@@ -213,7 +213,12 @@ describe('TokenVault (Node, fake-indexeddb)', () => {
     const name = `db-${dbCounter++}`;
     const a = await openVault(name);
     const b = await openVault(name);
+    // Let the "saved" notice reach b before listening: only the clear is under test.
+    const saved = new Promise<void>((resolve) => {
+      const stop = b.onChange((change) => change.kind === 'saved' && (stop(), resolve()));
+    });
     await a.save(login);
+    await saved;
     expect((await b.get())?.accessToken).toBe('at-0');
     const changes: TokenVaultChange[] = [];
     const cleared = new Promise<void>((resolve) =>
