@@ -130,7 +130,7 @@ export class TokenVault {
       options.backgroundRefresh && options.refresh
         ? new BackgroundRefresh(options.backgroundRefresh, (windowMs) => this.#backgroundTick(windowMs), options.onBackgroundError, () => this.#keys.locked || this.#closed)
         : undefined;
-    this.#changes = new ChangeFeed(`oauth-vault:${name}`, (message) => {
+    this.#changes = new ChangeFeed(`oauth-vault:${name}`, ['saved', 'refreshed', 'cleared'], (message) => {
       // Keys are gone in another tab: drop the cached ones (this locks a passphrase vault).
       if (message.kind === 'cleared') {
         this.#keys.forget();
