@@ -86,11 +86,21 @@ export class SealedItems<T = unknown> {
     }
   }
 
-  /** Stores `value` under `key` (sealed), replacing what was there. */
+  /**
+   * Stores `value` under `key` (sealed), replacing what was there. Writing
+   * the value already stored changes nothing and tells no one: SDKs write on
+   * read (auth0-spa-js rewrites an expired entry each time it reads it), and
+   * tabs that re-read on every change would otherwise echo each other forever.
+   */
   async set(key: string, value: T): Promise<void> {
     requireString('key', key, { max: 4096 });
     const keyring = (await this.#keys.keyring({ fresh: true, create: true }))!;
-    const version = await this.#records(keyring).put(await this.#id(keyring, key), { k: key, v: value });
+    const records = this.#records(keyring);
+    const id = await this.#id(keyring, key);
+    const item: Item<T> = { k: key, v: value };
+    const existing = await records.get(id).catch(() => null);
+    if (existing && JSON.stringify(existing.data) === JSON.stringify(item)) return;
+    const version = await records.put(id, item);
     this.#changes.publish({ kind: 'set', version });
   }
 

@@ -198,6 +198,41 @@ describe('auth0-spa-js Auth0Client with vaultCache (demo server behind tests/sup
 
     const other = await openPage(context, `${shim!.origin}/auth0.html`);
     await expect.poll(() => state(other)).toBe('signed in');
+
+    // The access token expires (its sealed cache entry is rewritten so); 3 tabs ask for a token at once.
+    const third = await openPage(context, `${shim!.origin}/auth0.html`);
+    const tabs = [page, other, third];
+    const tokensAtOnce = async (cacheMode: 'on' | 'off') => {
+      await page.evaluate(async () => {
+        const { cache } = (globalThis as unknown as { demo: { cache: { allKeys(): Promise<string[]>; get(key: string): Promise<{ body?: { access_token?: string }; expiresAt: number } | undefined>; set(key: string, entry: unknown): Promise<void> } } }).demo;
+        for (const key of await cache.allKeys()) {
+          const entry = await cache.get(key);
+          if (entry?.body?.access_token) await cache.set(key, { ...entry, expiresAt: Math.floor(Date.now() / 1000) - 1 });
+        }
+      });
+      const before = shim!.refreshRequests;
+      const startAt = Date.now() + 300;
+      const tokens = await Promise.all(
+        tabs.map((tab) =>
+          tab.evaluate(
+            async ([at, mode]) => {
+              await new Promise((resolve) => setTimeout(resolve, at - Date.now()));
+              return (globalThis as unknown as { demo: { auth0: { getTokenSilently(options: object): Promise<string> } } }).demo.auth0.getTokenSilently({ cacheMode: mode });
+            },
+            [startAt, cacheMode] as const,
+          ),
+        ),
+      );
+      return { refreshes: shim!.refreshRequests - before, distinct: new Set(tokens).size };
+    };
+    const shared = await tokensAtOnce('on');
+    // Control: with the cache bypassed, every tab refreshes; the count above would show that too.
+    const bypassed = await tokensAtOnce('off');
+    console.info(`[auth0] expired token, getTokenSilently in 3 tabs at once: ${shared.refreshes} refresh request(s) with vaultCache; ${bypassed.refreshes} with cacheMode 'off'`);
+    expect(shared).toEqual({ refreshes: 1, distinct: 1 });
+    expect(bypassed.refreshes).toBe(3);
+    expectNoToken(await dumpOrigin(page), shim!.issuedTokens);
+
     await page.click('#sign-out');
     await expect.poll(() => state(page)).toBe('signed out');
     await expect.poll(() => state(other), { timeout: 3000 }).toBe('signed out');

@@ -4,7 +4,9 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { indexedDbStorage } from '../../adapters/indexeddb/index.js';
 import { TokenVault, type TokenVaultChange, type TokenVaultOptions, type VaultStorage } from '../../src/index.js';
 import { InvalidRequestError, TimeoutError } from '../../src/errors.js';
-import { describeTokenVaultCases, rotatingServer } from '../shared/token-vault-cases.js';
+import { vaultCache } from '../../src/client/auth0-spa-js/index.js';
+import { vaultStateStore } from '../../src/client/oidc-client-ts/index.js';
+import { describeTokenVaultCases, rawText, rotatingServer } from '../shared/token-vault-cases.js';
 import { exclusiveLocks } from '../support/exclusive-locks.js';
 
 // Fast unit tests of TokenVault's logic over fake-indexeddb. Node 20 has no
@@ -258,5 +260,40 @@ describe('TokenVault (Node, fake-indexeddb)', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(server.calls()).toBe(1);
     expect((await other.get())?.accessToken).toBe('at-0');
+  });
+});
+
+describe('SDK item stores (vaultStateStore, vaultCache) over fake-indexeddb', () => {
+  test('values round-trip sealed under lookup ids; writing the stored value again announces nothing (no echo between tabs); remove tells the other tab once', async () => {
+    const name = `items-${dbCounter++}`;
+    const here = vaultStateStore({ storage: indexedDbStorage({ name, indexedDB: factory }), name });
+    const there = vaultCache({ storage: indexedDbStorage({ name: `${name}-auth0`, indexedDB: factory }), name });
+    const other = vaultStateStore({ storage: indexedDbStorage({ name, indexedDB: factory }), name });
+    try {
+      const heard: string[] = [];
+      other.onChange((change) => heard.push(`${change.kind}:${change.remote}`));
+      await here.set('user:https://issuer.example:spa', '{"access_token":"secret-at"}');
+      expect(await other.get('user:https://issuer.example:spa')).toBe('{"access_token":"secret-at"}');
+      expect(await other.getAllKeys()).toEqual(['user:https://issuer.example:spa']);
+      const raw = await rawText(factory, name);
+      expect(raw).not.toContain('secret-at');
+      expect(raw).not.toContain('issuer.example'); // the key is a lookup id too
+      await expect.poll(() => heard).toEqual(['set:true']);
+      // auth0-spa-js rewrites an expired entry on every read; the same value again is not a change.
+      await here.set('user:https://issuer.example:spa', '{"access_token":"secret-at"}');
+      await here.set('user:https://issuer.example:spa', '{"access_token":"secret-at"}');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(heard).toEqual(['set:true']);
+      expect(await here.remove('user:https://issuer.example:spa')).toBe('{"access_token":"secret-at"}');
+      expect(await here.remove('user:https://issuer.example:spa')).toBeNull(); // already gone: nothing announced
+      await expect.poll(() => heard).toEqual(['set:true', 'removed:true']);
+      expect(await other.get('user:https://issuer.example:spa')).toBeNull();
+      // The auth0 cache: objects in, objects out.
+      await there.set('@@auth0spajs@@::client::default::openid', { body: { access_token: 'secret-at-2' }, expiresAt: 1 });
+      expect(await there.get('@@auth0spajs@@::client::default::openid')).toEqual({ body: { access_token: 'secret-at-2' }, expiresAt: 1 });
+      expect(await there.get('absent')).toBeUndefined();
+    } finally {
+      await Promise.all([here.close(), there.close(), other.close()]);
+    }
   });
 });
