@@ -297,3 +297,36 @@ describe('SDK item stores (vaultStateStore, vaultCache) over fake-indexeddb', ()
     }
   });
 });
+
+describe('vault.fetch request handling (Node, a recording fetch)', () => {
+  test('the retry after 401 invalid_token replays the same method, headers and body with the new token; other 401s and 403 are not retried', async () => {
+    const server = rotatingServer(1);
+    const seen: { method: string; authorization: string | null; body: string; custom: string | null }[] = [];
+    const answers: Response[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      seen.push({ method: request.method, authorization: request.headers.get('Authorization'), body: await request.text(), custom: request.headers.get('X-Custom') });
+      return answers.shift() ?? new Response('{}', { status: 200 });
+    };
+    const vault = await openVault(`db-${dbCounter++}`, { refresh: server.refresh, fetch: recording });
+    await vault.save(login);
+    const stream = new ReadableStream<Uint8Array>({ start: (controller) => (controller.enqueue(new TextEncoder().encode('{"n":1}')), controller.close()) });
+    answers.push(new Response('{}', { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="api", error="invalid_token"' } }));
+    const response = await vault.fetch('https://api.example/items', { method: 'POST', body: stream, headers: { 'X-Custom': 'kept' }, duplex: 'half' } as RequestInit);
+    expect(response.status).toBe(200);
+    expect(seen).toEqual([
+      { method: 'POST', authorization: 'Bearer at-0', body: '{"n":1}', custom: 'kept' },
+      { method: 'POST', authorization: 'Bearer at-1', body: '{"n":1}', custom: 'kept' },
+    ]);
+    expect(server.calls()).toBe(1);
+
+    // Not an invalid_token challenge: returned as is, no refresh, no retry.
+    for (const status of [401, 403]) {
+      seen.length = 0;
+      answers.push(new Response('{}', { status, headers: { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' } }));
+      expect((await vault.fetch('https://api.example/items')).status).toBe(status);
+      expect(seen).toHaveLength(1);
+    }
+    expect(server.calls()).toBe(1);
+  });
+});
