@@ -7,7 +7,7 @@
 import { Auth0Client } from '@auth0/auth0-spa-js';
 import { indexedDbStorage } from '../../../adapters/indexeddb/index.js';
 import { vaultCache } from '../../../src/client/auth0-spa-js/index.js';
-import { clientFor, fingerprint, onClick, renderStatus, show } from './sdk-page.js';
+import { clientFor, fingerprint, latestOnly, onClick, renderStatus, show } from './sdk-page.js';
 
 const NAME = 'oauth-vault-demo-auth0';
 
@@ -22,11 +22,11 @@ async function main(): Promise<void> {
     useRefreshTokensFallback: false,
     authorizationParams: { redirect_uri: redirect, scope: 'profile' },
   });
-  const render = async () => {
+  const render = latestOnly(async (): Promise<Record<string, string>> => {
     const signedIn = await auth0.isAuthenticated();
     const token = signedIn ? await auth0.getTokenSilently({ cacheMode: 'cache-only' }).catch(() => undefined) : undefined;
-    renderStatus(signedIn ? { state: 'signed in', 'access token': await fingerprint(token), user: (await auth0.getUser())?.sub ?? '' } : { state: 'signed out' });
-  };
+    return signedIn ? { state: 'signed in', 'access token': await fingerprint(token), user: (await auth0.getUser())?.sub ?? '' } : { state: 'signed out' };
+  }, renderStatus);
   // Another tab signed in, refreshed or signed out: the shared cache says so.
   cache.onChange(({ remote }) => void (remote && render()));
 

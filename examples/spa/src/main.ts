@@ -31,7 +31,7 @@ async function fingerprint(tokens: TokenSet): Promise<string> {
 
 let shownFingerprint: string | undefined;
 
-async function renderStatus(tokens: TokenSet | null): Promise<void> {
+function renderStatus(tokens: TokenSet | null, print: string): void {
   const rows: [string, string][] = tokens
     ? [
         ['state', 'signed in'],
@@ -51,7 +51,6 @@ async function renderStatus(tokens: TokenSet | null): Promise<void> {
       return [dt, dd];
     }),
   );
-  const print = tokens ? await fingerprint(tokens) : '—';
   const element = $('fingerprint');
   element.className = `fingerprint${shownFingerprint !== undefined && print !== shownFingerprint && tokens ? ' changed' : ''}`;
   element.textContent = print;
@@ -86,11 +85,16 @@ async function main(): Promise<void> {
     backgroundRefresh: { windowMs: 5 * 60_000 },
     onBackgroundError: (error) => void report(error).then(refreshView),
   });
+  // Only the latest view is drawn: views refreshed for other tabs' changes overlap.
+  let generation = 0;
   const refreshView = async () => {
+    const mine = ++generation;
     try {
-      await renderStatus(await vault.get());
+      const tokens = await vault.get();
+      const print = tokens ? await fingerprint(tokens) : '—';
+      if (mine === generation) renderStatus(tokens, print);
     } catch (error) {
-      await renderStatus(null);
+      if (mine === generation) renderStatus(null, '—');
       show(describe(error), true);
     }
   };
@@ -129,7 +133,7 @@ async function main(): Promise<void> {
     await refreshView();
   };
 
-  buttons.signIn.onclick = run(startSignIn);
+  buttons.signIn.onclick = run(async () => startSignIn(await vault.dpopThumbprint()));
   buttons.callApi.onclick = run(async () => {
     // vault.fetch attaches the token (Bearer or DPoP), refreshes once on 401 invalid_token and retries once.
     const response = await vault.fetch('/api/me');

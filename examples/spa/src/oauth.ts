@@ -100,8 +100,12 @@ async function ensureClientId(): Promise<string> {
   return client_id;
 }
 
-/** Starts the authorization code flow with PKCE (S256) and a state value. */
-export async function startSignIn(): Promise<void> {
+/**
+ * Starts the authorization code flow with PKCE (S256) and a state value;
+ * with `dpopJkt` (the vault's DPoP key thumbprint) the code is bound to that
+ * key (RFC 9449 §10).
+ */
+export async function startSignIn(dpopJkt?: string | null): Promise<void> {
   const clientId = await ensureClientId();
   const verifier = randomString();
   const state = randomString();
@@ -117,6 +121,7 @@ export async function startSignIn(): Promise<void> {
     state,
     code_challenge: challenge,
     code_challenge_method: 'S256',
+    ...(dpopJkt && { dpop_jkt: dpopJkt }),
   }).toString();
   location.assign(url);
 }

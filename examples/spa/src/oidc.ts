@@ -6,7 +6,7 @@
 import { UserManager } from 'oidc-client-ts';
 import { indexedDbStorage } from '../../../adapters/indexeddb/index.js';
 import { VaultUserManager, vaultStateStore } from '../../../src/client/oidc-client-ts/index.js';
-import { clientFor, fingerprint, onClick, renderStatus, show } from './sdk-page.js';
+import { clientFor, fingerprint, latestOnly, onClick, renderStatus, show } from './sdk-page.js';
 
 const NAME = 'oauth-vault-demo-oidc';
 
@@ -26,14 +26,15 @@ async function main(): Promise<void> {
     stateStore: vaultStateStore({ storage, name: NAME, namespace: 'oidc-state' }),
     revokeTokenTypes: ['refresh_token'],
   });
-  const render = async () => {
-    const user = await userManager.getUser();
-    renderStatus(
-      user
+  const render = latestOnly(
+    async (): Promise<Record<string, string>> => {
+      const user = await userManager.getUser();
+      return user
         ? { state: 'signed in', 'access token': await fingerprint(user.access_token), 'refresh token': await fingerprint(user.refresh_token), expires: new Date((user.expires_at ?? 0) * 1000).toLocaleTimeString() }
-        : { state: 'signed out' },
-    );
-  };
+        : { state: 'signed out' };
+    },
+    renderStatus,
+  );
   // Another tab signed in, renewed or signed out: VaultUserManager raises the events here.
   userManager.events.addUserLoaded(() => void render());
   userManager.events.addUserUnloaded(() => void render());

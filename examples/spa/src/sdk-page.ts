@@ -62,3 +62,17 @@ export function onClick(id: string, action: () => Promise<unknown>, after: () =>
     await after();
   };
 }
+
+/**
+ * Wraps an async render so that only the latest call draws: renders triggered
+ * by changes in other tabs overlap, and an older one finishing last would
+ * otherwise show a state that is gone.
+ */
+export function latestOnly<T>(read: () => Promise<T>, draw: (value: T) => void): () => Promise<void> {
+  let generation = 0;
+  return async () => {
+    const mine = ++generation;
+    const value = await read();
+    if (mine === generation) draw(value);
+  };
+}
