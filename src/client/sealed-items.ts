@@ -87,21 +87,32 @@ export class SealedItems<T = unknown> {
   }
 
   /**
-   * Stores `value` under `key` (sealed), replacing what was there. Writing
-   * the value already stored changes nothing and tells no one: SDKs write on
-   * read (auth0-spa-js rewrites an expired entry each time it reads it), and
-   * tabs that re-read on every change would otherwise echo each other forever.
+   * Stores `value` under `key` (sealed), replacing what was there — unless
+   * `keep` says the stored value must stay (checked and written by
+   * compare-and-set, so a tab writing meanwhile is never overwritten
+   * unchecked). Writing the value already stored changes nothing and tells no
+   * one: SDKs write on read (auth0-spa-js rewrites an expired entry each time
+   * it reads it), and tabs that re-read on every change would otherwise echo
+   * each other forever.
+   * @returns whether it was written.
    */
-  async set(key: string, value: T): Promise<void> {
+  async set(key: string, value: T, keep?: (stored: T) => boolean): Promise<boolean> {
     requireString('key', key, { max: 4096 });
     const keyring = (await this.#keys.keyring({ fresh: true, create: true }))!;
     const records = this.#records(keyring);
     const id = await this.#id(keyring, key);
     const item: Item<T> = { k: key, v: value };
-    const existing = await records.get(id).catch(() => null);
-    if (existing && JSON.stringify(existing.data) === JSON.stringify(item)) return;
-    const version = await records.put(id, item);
-    this.#changes.publish({ kind: 'set', version });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const existing = await records.get(id).catch(() => null);
+      if (existing && (JSON.stringify(existing.data) === JSON.stringify(item) || keep?.(existing.data.v))) return false;
+      const version = await records.compareAndSet(id, item, existing ? { ifVersion: existing.version } : { ifAbsent: true });
+      if (version !== null) {
+        this.#changes.publish({ kind: 'set', version });
+        return true;
+      }
+    }
+    // Three writers in a row won over this one: theirs are newer; this value is dropped.
+    return false;
   }
 
   /** Removes `key`; returns the value it had, or `null`. Tells the other tabs only when something was removed. */

@@ -292,6 +292,18 @@ describe('SDK item stores (vaultStateStore, vaultCache) over fake-indexeddb', ()
       await there.set('@@auth0spajs@@::client::default::openid', { body: { access_token: 'secret-at-2' }, expiresAt: 1 });
       expect(await there.get('@@auth0spajs@@::client::default::openid')).toEqual({ body: { access_token: 'secret-at-2' }, expiresAt: 1 });
       expect(await there.get('absent')).toBeUndefined();
+
+      // auth0-spa-js strips an expired entry to its refresh token and writes it back on read. When another tab
+      // refreshed between that read and the write, the strip must not replace the fresh entry (it would put the
+      // rotated refresh token back).
+      const key = '@@auth0spajs@@::client::default::openid profile';
+      const fresh = { body: { access_token: 'at-new', refresh_token: 'rt-new' }, expiresAt: 2_000 };
+      await there.set(key, fresh);
+      await there.set(key, { body: { refresh_token: 'rt-old' }, expiresAt: 1_000 });
+      expect(await there.get(key)).toEqual(fresh);
+      // A strip of the entry that is stored (same expiry) is written, as auth0-spa-js expects.
+      await there.set(key, { body: { refresh_token: 'rt-new' }, expiresAt: 2_000 });
+      expect(await there.get(key)).toEqual({ body: { refresh_token: 'rt-new' }, expiresAt: 2_000 });
     } finally {
       await Promise.all([here.close(), there.close(), other.close()]);
     }

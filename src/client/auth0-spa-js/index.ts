@@ -51,7 +51,7 @@ export interface VaultCache extends ICache {
 export function vaultCache(options: VaultCacheOptions): VaultCache {
   const items = new SealedItems<unknown>(options, options.namespace ?? 'auth0');
   return {
-    set: <T = Cacheable>(key: string, entry: T) => items.set(key, entry),
+    set: async <T = Cacheable>(key: string, entry: T) => void (await items.set(key, entry, (stored) => staleStrip(entry, stored))),
     get: async <T = Cacheable>(key: string) => ((await items.get(key)) ?? undefined) as T | undefined,
     remove: async (key: string) => void (await items.remove(key)),
     allKeys: () => items.keys(),
@@ -60,4 +60,23 @@ export function vaultCache(options: VaultCacheOptions): VaultCache {
     unlock: (passphrase) => items.unlock(passphrase),
     close: () => items.close(),
   };
+}
+
+interface WrappedEntry {
+  body?: { access_token?: unknown };
+  expiresAt?: unknown;
+}
+
+/**
+ * Whether `incoming` is auth0-spa-js's "strip" of an expired entry (the body
+ * cut down to its refresh token, written back on read) while the cache holds
+ * a fresher complete entry: another tab refreshed between this tab's read and
+ * its write. Writing it would put the old, rotated refresh token back over
+ * the new tokens, and the next refresh would present it.
+ */
+function staleStrip(incoming: unknown, stored: unknown): boolean {
+  const next = incoming as WrappedEntry | null;
+  const current = stored as WrappedEntry | null;
+  if (!next?.body || next.body.access_token !== undefined || !current?.body?.access_token) return false;
+  return typeof next.expiresAt === 'number' && typeof current.expiresAt === 'number' && current.expiresAt > next.expiresAt;
 }

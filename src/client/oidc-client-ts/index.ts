@@ -62,7 +62,7 @@ export function vaultStateStore(options: VaultStateStoreOptions): VaultStateStor
   const items = new SealedItems<string>(options, namespace);
   return {
     name: items.name,
-    set: (key, value) => items.set(key, value),
+    set: async (key, value) => void (await items.set(key, value)),
     get: (key) => items.get(key),
     remove: (key) => items.remove(key),
     getAllKeys: () => items.keys(),
