@@ -24,8 +24,9 @@ export async function buildSpa() {
   const outdir = join(spa, 'dist');
   await mkdir(outdir, { recursive: true });
   const result = await build({
-    entryPoints: [join(spa, 'src', 'main.ts')],
-    outfile: join(outdir, 'main.js'),
+    // The vault demo and the two SDK integration pages.
+    entryPoints: ['main', 'oidc', 'auth0'].map((page) => join(spa, 'src', `${page}.ts`)),
+    outdir,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -36,7 +37,7 @@ export async function buildSpa() {
   });
   const files = [
     ...result.outputFiles.map((file) => [file.path, Buffer.from(file.contents)]),
-    [join(outdir, 'index.html'), await readFile(join(spa, 'index.html'))],
+    ...(await Promise.all(['index.html', 'oidc.html', 'auth0.html', 'demo.css'].map(async (file) => [join(outdir, file), await readFile(join(spa, file))]))),
   ];
   for (const [path, contents] of files) await writeIfChanged(path, contents);
   return outdir;

@@ -41,7 +41,7 @@ export {
   type OAuthErrorCode,
   type VaultErrorCode,
 } from './errors.js';
-export { TokenVault, type TokenVaultOptions, type TokenVaultChange, type RefreshFunction } from './client/token-vault.js';
+export { TokenVault, type TokenVaultOptions, type TokenVaultChange, type RefreshFunction, type RefreshContext, type DpopSigner, type DpopProofClaims } from './client/token-vault.js';
 export { memoryKeyStore, type KeyStore, type VaultStorage } from './client/key-store.js';
 export type { TokenResponse, TokenSet } from './client/token-set.js';
 export type { VaultKeyMode } from './client/vault-keys.js';

@@ -53,7 +53,7 @@ export function idbEntriesAdapter(connection: IdbConnection, store: string, now:
     capabilities: INDEXEDDB_CAPABILITIES,
 
     async get(key) {
-      return toStored(liveRow(await run('readonly', (os) => os.get(key)), now()));
+      return toStored(liveRow(await connection.read<Row>(store, key), now()));
     },
 
     async put(key, value, expiresAt) {

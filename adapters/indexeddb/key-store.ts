@@ -9,7 +9,7 @@ import type { IdbConnection } from './connection.js';
 export function idbKeyStore(connection: IdbConnection, store: string): KeyStore {
   const run = <T>(mode: IDBTransactionMode, body: (os: SlotStore) => Promise<T>): Promise<T> => connection.run(store, mode, body);
   return {
-    get: <T>(slot: string) => run('readonly', (os) => os.get(slot) as Promise<T | undefined>),
+    get: <T>(slot: string) => connection.read<T>(store, slot),
     // Check and create in one readwrite transaction: two tabs creating keys at once agree on one set.
     getOrCreate: <T>(slot: string, value: T) =>
       run('readwrite', async (os) => {

@@ -2,8 +2,20 @@ import { TimeoutError } from '../errors.js';
 import { untilAborted } from './tab-sync.js';
 import type { TokenResponse } from './token-set.js';
 
+/** What a {@link RefreshFunction} is given besides the refresh token. */
+export interface RefreshContext {
+  /** Aborts on timeout, `clear()` and `close()`: pass it to `fetch`. */
+  readonly signal: AbortSignal;
+  /**
+   * `fetch` with a DPoP proof (and the server's nonce) when the vault has
+   * `dpop`, plain `fetch` otherwise: call the token endpoint with it so a
+   * DPoP-bound refresh token is presented with its proof.
+   */
+  readonly fetch: typeof fetch;
+}
+
 /** Calls the token endpoint with `grant_type=refresh_token`; resolves with its JSON response. */
-export type RefreshFunction = (refreshToken: string, context: { signal: AbortSignal }) => Promise<TokenResponse>;
+export type RefreshFunction = (refreshToken: string, context: RefreshContext) => Promise<TokenResponse>;
 
 export interface RefreshCallOptions {
   /** Longest the call may take before it is abandoned with a `TimeoutError`. */
@@ -17,6 +29,8 @@ export interface RefreshCallOptions {
    * presenting the old one.
    */
   onLateResponse: (response: TokenResponse) => void;
+  /** Handed to the refresh function as `context.fetch`. */
+  fetch: typeof fetch;
 }
 
 /**
@@ -31,7 +45,7 @@ export async function callRefresh(refresh: RefreshFunction, refreshToken: string
   const onVaultAbort = (): void => controller.abort(vaultSignal.reason);
   vaultSignal.addEventListener('abort', onVaultAbort, { once: true });
   const timer = setTimeout(() => controller.abort(new TimeoutError(`the refresh took more than ${timeoutMs} ms`)), timeoutMs);
-  const work = Promise.resolve().then(() => refresh(refreshToken, { signal: controller.signal }));
+  const work = Promise.resolve().then(() => refresh(refreshToken, { signal: controller.signal, fetch: options.fetch }));
   try {
     return await untilAborted(work, controller.signal);
   } catch (error) {

@@ -6,9 +6,9 @@ export interface LockManagerLike {
 }
 
 /** What crosses tabs on the BroadcastChannel: a change kind and a storage version. Never a token. */
-export interface TabMessage {
-  readonly kind: 'saved' | 'refreshed' | 'cleared';
-  /** Adapter version of the token record after the change; `null` after a clear. */
+export interface TabMessage<K extends string = 'saved' | 'refreshed' | 'cleared'> {
+  readonly kind: K;
+  /** Adapter version of the record after the change; `null` after a removal or a clear. */
   readonly version: string | null;
 }
 
@@ -66,16 +66,16 @@ export interface TabChannel {
 
 type TabChannelConstructor = new (name: string) => TabChannel;
 
-/** Opens the tab channel if this runtime has BroadcastChannel (looked up per call). */
-export function openChannel(name: string, onMessage: (message: TabMessage) => void): TabChannel | undefined {
+/** Opens the tab channel if this runtime has BroadcastChannel (looked up per call); only messages of `kinds` are passed on. */
+export function openChannel<K extends string>(name: string, kinds: readonly K[], onMessage: (message: TabMessage<K>) => void): TabChannel | undefined {
   const Channel = (globalThis as { BroadcastChannel?: TabChannelConstructor }).BroadcastChannel;
   if (typeof Channel !== 'function') return undefined;
   const channel = new Channel(name);
   channel.onmessage = (event) => {
-    const data = event.data as Partial<TabMessage> | null;
+    const data = event.data as Partial<TabMessage<string>> | null;
     // Only well-formed messages; anything else on the channel is ignored.
-    if (data && (data.kind === 'saved' || data.kind === 'refreshed' || data.kind === 'cleared') && (typeof data.version === 'string' || data.version === null)) {
-      onMessage({ kind: data.kind, version: data.version });
+    if (data && kinds.includes(data.kind as K) && (typeof data.version === 'string' || data.version === null)) {
+      onMessage({ kind: data.kind as K, version: data.version });
     }
   };
   return channel;

@@ -1,16 +1,19 @@
 import { MIN_PBKDF2_ITERATIONS, type Keyring } from '../crypto/keyring.js';
 import { InvalidRequestError, KeyNotFoundError, TimeoutError, VaultError } from '../errors.js';
+import { authorizedFetch, proofFetch, type FetchContext } from './authorized-fetch.js';
 import { RecordStore, type RecordCollection, type StoredRecord } from '../records/record-store.js';
 import { optionalInteger, requireObject, requireString } from '../util/validate.js';
 import { BackgroundRefresh, type BackgroundRefreshOptions } from './background-refresh.js';
 import { ChangeFeed, type TokenVaultChange } from './change-feed.js';
+import { DpopProofs, type DpopSigner } from './dpop-proofs.js';
 import type { VaultStorage } from './key-store.js';
 import { callRefresh, type RefreshFunction } from './refresh-call.js';
 import { defaultLocks, withWebLock, type LockManagerLike } from './tab-sync.js';
 import { expiresWithin, parseTokenResponse, type TokenResponse, type TokenSet } from './token-set.js';
 import { VaultKeys, type VaultKeyMode } from './vault-keys.js';
 
-export type { RefreshFunction } from './refresh-call.js';
+export type { RefreshContext, RefreshFunction } from './refresh-call.js';
+export type { DpopProofClaims, DpopSigner } from './dpop-proofs.js';
 export type { TokenVaultChange } from './change-feed.js';
 
 export interface TokenVaultOptions {
@@ -49,6 +52,16 @@ export interface TokenVaultOptions {
    * only): for tests and runtimes whose locks misbehave, not for production.
    */
   locks?: LockManagerLike | null;
+  /**
+   * DPoP (RFC 9449): `dpop()` from `oauth-vault/dpop`. The vault then keeps a
+   * non-extractable ECDSA P-256 key with the tokens (cleared with them), and
+   * `fetch`, `dpopFetch` and the refresh function's `context.fetch` send a
+   * proof with every request. Tokens the server issued as `Bearer` are still
+   * sent as bearer tokens.
+   */
+  dpop?: DpopSigner;
+  /** The `fetch` that `fetch`/`dpopFetch` call; default the global one, looked up per call. */
+  fetch?: typeof fetch;
   /** Clock, epoch milliseconds (tests inject one). */
   now?: () => number;
 }
@@ -57,6 +70,7 @@ type ResolvedOptions = TokenVaultOptions & Required<Pick<TokenVaultOptions, 'ref
 
 const RECORD_KIND = 'tokens';
 const RECORD_ID = 'current';
+const RECORD_KEY = `${RECORD_KIND}/${RECORD_ID}`;
 const MAX_MS = 24 * 3600 * 1000;
 
 /**
@@ -93,6 +107,9 @@ export class TokenVault {
   readonly #changes: ChangeFeed;
   readonly #background: BackgroundRefresh | undefined;
   #inflight: Promise<TokenSet | null> | undefined;
+  #collection: { keyring: Keyring; records: RecordCollection<TokenSet> } | undefined;
+  readonly #dpop: DpopProofs | undefined;
+  readonly #fetchContext: FetchContext;
   #abort = new AbortController();
   #closed = false;
 
@@ -101,14 +118,24 @@ export class TokenVault {
     this.#storage = options.storage;
     this.#keys = keys;
     this.#lockName = `oauth-vault:${name}:refresh`;
+    this.#dpop = options.dpop === undefined ? undefined : new DpopProofs(options.dpop, options.storage.keyStore, options.now);
+    this.#fetchContext = {
+      tokens: () => this.#usableTokens(),
+      refreshAfterRejection: (rejected) => this.#refreshAfterRejection(rejected),
+      dpop: this.#dpop,
+      fetch: () => options.fetch ?? globalThis.fetch.bind(globalThis),
+    };
     // Before the channel opens: invalid settings throw here and must leave nothing open.
     this.#background =
       options.backgroundRefresh && options.refresh
         ? new BackgroundRefresh(options.backgroundRefresh, (windowMs) => this.#backgroundTick(windowMs), options.onBackgroundError, () => this.#keys.locked || this.#closed)
         : undefined;
-    this.#changes = new ChangeFeed(`oauth-vault:${name}`, (message) => {
+    this.#changes = new ChangeFeed(`oauth-vault:${name}`, ['saved', 'refreshed', 'cleared'], (message) => {
       // Keys are gone in another tab: drop the cached ones (this locks a passphrase vault).
-      if (message.kind === 'cleared') this.#keys.forget();
+      if (message.kind === 'cleared') {
+        this.#keys.forget();
+        this.#dpop?.forget();
+      }
     });
   }
 
@@ -126,6 +153,7 @@ export class TokenVault {
     if (mode !== 'generate' && mode !== 'passphrase') throw new InvalidRequestError('options.keys', 'must be "generate" or "passphrase"');
     const iterations = optionalInteger('options.iterations', options.iterations, MIN_PBKDF2_ITERATIONS, 10_000_000);
     if (options.refresh !== undefined && typeof options.refresh !== 'function') throw new InvalidRequestError('options.refresh', 'must be a function');
+    if (options.fetch !== undefined && typeof options.fetch !== 'function') throw new InvalidRequestError('options.fetch', 'must be a function');
     const resolved = {
       ...options,
       refreshSkewMs: optionalInteger('options.refreshSkewMs', options.refreshSkewMs, 0, MAX_MS) ?? 60_000,
@@ -191,11 +219,57 @@ export class TokenVault {
    */
   async getAccessToken(): Promise<string | null> {
     this.#assertOpen();
+    return (await this.#usableTokens())?.accessToken ?? null;
+  }
+
+  /**
+   * `fetch` with the access token attached: `Authorization: Bearer …`, or,
+   * for a DPoP-bound token (`token_type` `DPoP`), `Authorization: DPoP …`
+   * and a `DPoP` proof for this method and URL. The token is refreshed first
+   * when it expires within the skew (once across tabs, as `getAccessToken`);
+   * when the resource answers 401 with `error="invalid_token"`, the tokens
+   * are refreshed once (across tabs: concurrent callers share one refresh)
+   * and the request is sent again, once. A second 401 is returned as is:
+   * never a loop. A DPoP `use_dpop_nonce` challenge is answered with one
+   * more send carrying the server's nonce. Aborting `init.signal` rejects
+   * with its reason at once, whatever the call waits for.
+   * @throws InvalidGrantError when the vault holds no usable tokens (sign in).
+   * @throws TimeoutError as `getAccessToken` and `refresh` do.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    this.#assertOpen();
+    return authorizedFetch(this.#fetchContext, input, init);
+  }
+
+  /**
+   * `fetch` with a DPoP proof and no access token: for the token endpoint
+   * (the code exchange; the refresh function gets it as `context.fetch`).
+   * A `use_dpop_nonce` error is retried once with the server's nonce.
+   * Without the `dpop` option it is plain `fetch`.
+   */
+  dpopFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    this.#assertOpen();
+    return proofFetch(this.#fetchContext, input, init);
+  }
+
+  /**
+   * The DPoP public key's JWK thumbprint (RFC 7638), for the authorization
+   * request's `dpop_jkt` (RFC 9449 §10), which binds the code to this key;
+   * `null` without the `dpop` option. Creates the key when there is none.
+   */
+  async dpopThumbprint(): Promise<string | null> {
+    this.#assertOpen();
+    return this.#dpop ? this.#dpop.thumbprint() : null;
+  }
+
+  /** Tokens whose access token is usable now, refreshed (once across tabs) when it expires within the skew. */
+  async #usableTokens(): Promise<TokenSet | null> {
+    this.#assertOpen();
     const now = this.#options.now();
     const current = (await this.#read())?.data;
     if (!current) return null;
-    if (!expiresWithin(current, now, this.#options.refreshSkewMs)) return current.accessToken;
-    if (!current.refreshToken || !this.#options.refresh) return expiresWithin(current, now, 0) ? null : current.accessToken;
+    if (!expiresWithin(current, now, this.#options.refreshSkewMs)) return current;
+    if (!current.refreshToken || !this.#options.refresh) return expiresWithin(current, now, 0) ? null : current;
     const skew = this.#options.refreshSkewMs;
     let refreshed: TokenSet | null;
     try {
@@ -204,11 +278,29 @@ export class TokenVault {
       if (!(error instanceof TimeoutError)) throw error;
       // The holder is stuck; perhaps it still stored new tokens, or ours still work. Use them if so.
       const latest = (await this.#read())?.data;
-      if (latest && !expiresWithin(latest, this.#options.now(), 0)) return latest.accessToken;
+      if (latest && !expiresWithin(latest, this.#options.now(), 0)) return latest;
       throw error;
     }
-    if (refreshed && !expiresWithin(refreshed, this.#options.now(), 0)) return refreshed.accessToken;
+    if (refreshed && !expiresWithin(refreshed, this.#options.now(), 0)) return refreshed;
     return null;
+  }
+
+  /** A resource refused `rejected`: refresh unless the stored token is another one already (another caller or tab refreshed). */
+  async #refreshAfterRejection(rejected: string): Promise<TokenSet | null> {
+    this.#assertOpen();
+    const seen = (await this.#read())?.data;
+    if (!seen) return null;
+    if (seen.accessToken !== rejected) return seen;
+    if (!seen.refreshToken || !this.#options.refresh) return null;
+    const isStale = (record: StoredRecord<TokenSet>): boolean => record.data.accessToken === rejected;
+    try {
+      return await this.#refreshOnce(isStale);
+    } catch (error) {
+      if (!(error instanceof TimeoutError)) throw error;
+      const latest = await this.#read();
+      if (latest && !isStale(latest)) return latest.data;
+      throw error;
+    }
   }
 
   /**
@@ -242,8 +334,9 @@ export class TokenVault {
     this.#abort.abort(new VaultError('the vault was cleared'));
     this.#abort = new AbortController();
     this.#background?.stop();
-    await this.#storage.adapter.delete(`${RECORD_KIND}/${RECORD_ID}`);
-    await this.#keys.destroy();
+    await this.#storage.adapter.delete(RECORD_KEY);
+    await this.#keys.destroy(); // the DPoP key too: it lives in the same key store
+    this.#dpop?.forget();
     this.#changes.publish({ kind: 'cleared', version: null });
   }
 
@@ -263,20 +356,32 @@ export class TokenVault {
   }
 
   #records(keyring: Keyring): RecordCollection<TokenSet> {
-    return new RecordStore({ adapter: this.#storage.adapter, keyring, now: this.#options.now }).collection<TokenSet>(RECORD_KIND);
+    // One collection per keyring: the read path should build nothing per call.
+    if (this.#collection?.keyring !== keyring) {
+      this.#collection = { keyring, records: new RecordStore({ adapter: this.#storage.adapter, keyring, now: this.#options.now }).collection<TokenSet>(RECORD_KIND) };
+    }
+    return this.#collection.records;
   }
 
+  /**
+   * One readonly storage read and one AES-GCM open. The read starts before the
+   * keys are looked up (cached after the first call), so nothing waits on
+   * anything the read does not need.
+   */
   async #read(): Promise<StoredRecord<TokenSet> | null> {
+    const entry = this.#storage.adapter.get(RECORD_KEY);
+    entry.catch(() => undefined); // awaited below unless the keys fail first
     const keyring = await this.#keys.keyring();
     if (!keyring) return null;
+    const stored = await entry;
     try {
-      return await this.#records(keyring).get(RECORD_ID);
+      return await this.#records(keyring).open(RECORD_ID, stored);
     } catch (error) {
-      // Written under keys another tab just created (after a clear): reload them once.
+      // Written under keys another tab just created (after a clear): reload them once and open the same entry.
       if (!(error instanceof KeyNotFoundError) || this.#keys.mode !== 'generate') throw error;
       const reloaded = await this.#keys.keyring({ fresh: true });
       if (!reloaded) return null;
-      return this.#records(reloaded).get(RECORD_ID);
+      return this.#records(reloaded).open(RECORD_ID, stored);
     }
   }
 
@@ -313,6 +418,7 @@ export class TokenVault {
       response = await callRefresh(refresh, refreshToken, {
         timeoutMs: this.#options.lockTimeoutMs,
         vaultSignal,
+        fetch: (input, init) => proofFetch(this.#fetchContext, input, init),
         onLateResponse: (late) => {
           this.#storeRefreshed(late, current).catch((error: unknown) => this.#options.onBackgroundError?.(error));
         },

@@ -54,4 +54,29 @@ describe('indexeddb adapter in Chromium', () => {
     await upgrading.put('k', new Uint8Array([2]));
     expect((await upgrading.get('k'))?.value).toEqual(new Uint8Array([2]));
   });
+
+  test('a read resolves when its request succeeds, before its transaction completes (reads wait for nothing else)', async () => {
+    const name = `read-early-${run}`;
+    const adapter = indexedDbAdapter({ name });
+    await adapter.put('k', new Uint8Array([1]));
+    const order: string[] = [];
+    const transaction = IDBDatabase.prototype.transaction;
+    IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+      const tx = transaction.apply(this, args);
+      tx.addEventListener('complete', () => order.push(`complete ${tx.mode}`));
+      return tx;
+    } as IDBDatabase['transaction'];
+    try {
+      const value = await adapter.get('k');
+      order.push('get resolved');
+      await adapter.put('k', new Uint8Array([2]));
+      order.push('put resolved');
+      expect(value?.value).toEqual(new Uint8Array([1]));
+      await expect.poll(() => order.length).toBe(4);
+      // A write resolves only once committed; a read does not wait for its (readonly) commit.
+      expect(order).toEqual(['get resolved', 'complete readonly', 'complete readwrite', 'put resolved']);
+    } finally {
+      IDBDatabase.prototype.transaction = transaction;
+    }
+  });
 });

@@ -1,6 +1,7 @@
 // The running demo (wrangler dev on 127.0.0.1, local Miniflare state) driven
 // in a real Chromium: the SPA signs in, calls the API, refreshes, signs out.
 import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import type { Browser, Page, Response } from 'playwright-core';
@@ -78,6 +79,85 @@ describe('demo SPA against the running demo server, in Chromium', () => {
     expect(failed).toEqual([]);
     await context.close();
   });
+
+  test('the product demo, step by step with screenshots: the fingerprint changes on rotation, other tabs\' events show in the timeline, IndexedDB holds ciphertext under a non-extractable key', async () => {
+    const shots = resolve(root, 'tests/.generated/demo-screenshots');
+    mkdirSync(shots, { recursive: true });
+    const taken: Buffer[] = [];
+    const shoot = async (page: Page, name: string) => {
+      const png = await page.screenshot({ fullPage: true });
+      writeFileSync(resolve(shots, `${name}.png`), png);
+      expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      expect(taken.some((earlier) => earlier.equals(png)), `${name} differs from every earlier step`).toBe(false);
+      taken.push(png);
+    };
+    const fingerprint = (page: Page) => page.locator('#fingerprint');
+    const timeline = (page: Page) => page.locator('#timeline').textContent();
+    const context = await browser!.newContext({ viewport: { width: 1200, height: 900 } });
+    const first = await context.newPage();
+    await first.goto(`${server!.url}/`);
+    await expect.poll(() => field(first, 'state').textContent()).toBe('signed out');
+    // The demo server does not verify DPoP proofs yet: the toggle says so and stays off.
+    expect(await first.locator('#dpop').isDisabled()).toBe(true);
+    expect(await first.locator('#dpop-note').textContent()).toContain('does not accept DPoP proofs yet');
+    await shoot(first, '01-signed-out');
+
+    await signIn(first, 'fay');
+    const tab1 = (await first.locator('#tab-name').textContent())!;
+    const signedInPrint = (await fingerprint(first).textContent())!;
+    expect(signedInPrint).toMatch(/^([0-9a-f]{2} ){5}[0-9a-f]{2}$/);
+    expect(await timeline(first)).toContain('signed in (Bearer tokens)');
+    await shoot(first, '02-signed-in');
+    const printBefore = await fingerprint(first).screenshot();
+
+    const second = await context.newPage();
+    await second.goto(`${server!.url}/`);
+    await expect.poll(() => field(second, 'state').textContent()).toBe('signed in');
+    const tab2 = (await second.locator('#tab-name').textContent())!;
+    expect(tab2).not.toBe(tab1);
+    expect(await fingerprint(second).textContent()).toBe(signedInPrint);
+
+    // Rotation in tab 1: its fingerprint changes (and is marked), and tab 2 follows and names tab 1 in its timeline.
+    await first.click('#refresh');
+    await expect.poll(() => fingerprint(first).textContent()).not.toBe(signedInPrint);
+    const rotatedPrint = await fingerprint(first).textContent();
+    expect(await fingerprint(first).getAttribute('class')).toContain('changed');
+    expect((await fingerprint(first).screenshot()).equals(printBefore)).toBe(false);
+    await shoot(first, '03-refreshed');
+    await expect.poll(() => fingerprint(second).textContent()).toBe(rotatedPrint);
+    await expect.poll(() => timeline(second)).toContain(`${tab1} refreshed the tokens`);
+    expect(await second.locator('#timeline li.other').first().textContent()).toContain(tab1);
+    await shoot(second, '04-other-tab-saw-the-refresh');
+
+    // What is stored: ciphertext rows, non-extractable keys, and no token in the raw records.
+    await first.click('#reload-stored');
+    await expect.poll(() => first.locator('#stored').textContent()).toContain('ciphertext');
+    const stored = (await first.locator('#stored').textContent())!;
+    expect(stored).toContain('tokens/current');
+    expect(stored).toMatch(/encryptionKey: CryptoKey AES-GCM, extractable: false, export refused/);
+    expect(await field(first, 'plaintext').textContent()).toContain('not found');
+    await shoot(first, '05-what-is-stored');
+
+    await first.click('#call-api');
+    await expect.poll(() => output(first).textContent()).toContain('"status": 200');
+    await expect.poll(() => timeline(second)).toContain(`${tab1} called /api/me: 200`);
+
+    // Sign-out in tab 2: tab 1 is signed out and its timeline names tab 2.
+    await second.click('#sign-out');
+    await expect.poll(() => field(first, 'state').textContent()).toBe('signed out');
+    await expect.poll(() => timeline(first)).toContain(`${tab2} signed out`);
+    expect(await fingerprint(first).textContent()).toBe('—');
+    await shoot(first, '06-signed-out-by-other-tab');
+
+    // An error is shown as an error: a refresh with a client id the server does not know.
+    await signIn(first, 'fay');
+    await first.evaluate(() => localStorage.setItem('oauth-vault-demo/client', JSON.stringify({ clientId: 'unknown-client', redirect: `${location.origin}/` })));
+    await first.click('#refresh');
+    await expect.poll(() => output(first).getAttribute('class'), { timeout: 5000 }).toBe('error');
+    expect(await first.locator('#timeline li.fail').first().textContent()).toContain('invalid_client');
+    await shoot(first, '07-error');
+    await context.close();
+  }, 90_000);
 
   test('when the server forgot the SPA (state wiped), refresh and sign-out fail visibly and at once, and sign-in registers again', async () => {
     // A server of its own on a fixed port: restarting it on fresh state keeps

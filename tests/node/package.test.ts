@@ -21,7 +21,7 @@ describe('built package', () => {
     mkdirSync(installed, { recursive: true });
     execFileSync('tar', ['-xzf', join(consumer, tarball.split('\n').pop()!), '-C', installed, '--strip-components=1']);
     // The runtime dependencies, as npm would install them beside the package.
-    symlinkSync(join(root, 'node_modules', 'idb'), join(consumer, 'node_modules', 'idb'));
+    for (const dependency of ['idb', 'jose']) symlinkSync(join(root, 'node_modules', dependency), join(consumer, 'node_modules', dependency));
     mkdirSync(join(consumer, 'node_modules', '@redis'));
     symlinkSync(join(root, 'node_modules', '@redis', 'client'), join(consumer, 'node_modules', '@redis', 'client'));
   }, 120_000);
@@ -74,6 +74,8 @@ describe('built package', () => {
        import { defineAdapter } from 'oauth-vault/storage';
        import * as idb from 'oauth-vault/indexeddb';
        import { connectRedis, redisAdapter } from 'oauth-vault/redis';
+       import { dpop } from 'oauth-vault/dpop';
+       if (typeof dpop().sign !== 'function') throw new Error('no dpop signer');
        if (typeof defineAdapter !== 'function') throw new Error('no defineAdapter');
        if (typeof connectRedis !== 'function' || redisAdapter({ client: { sendCommand: async () => null } }).name !== 'redis') throw new Error('no redis adapter');
        const keyring = await Keyring.fromSecret(generateSecret());

@@ -86,4 +86,5 @@ test('a copied Chromium profile: no plaintext token on disk; generate-mode token
   expect(await run(e, (tab) => tab.get().then(() => 'opened', (error: { code?: string }) => error.code))).toBe('ERR_VAULT_LOCKED');
   expect(await run(e, (tab) => tab.unlock('a guess').then(() => 'unlocked', (error: { code?: string }) => error.code))).toBe('ERR_INVALID_REQUEST');
   await stolen.close();
-}, 90_000); // two Chromium profiles launched in turn: slow on a loaded 2-core machine
+  // Two persistent-profile browsers, a profile copy and three PBKDF2 derivations: about 20 s alone, far more on a busy machine.
+}, 90_000);

@@ -4,7 +4,9 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { indexedDbStorage } from '../../adapters/indexeddb/index.js';
 import { TokenVault, type TokenVaultChange, type TokenVaultOptions, type VaultStorage } from '../../src/index.js';
 import { InvalidRequestError, TimeoutError } from '../../src/errors.js';
-import { describeTokenVaultCases, rotatingServer } from '../shared/token-vault-cases.js';
+import { vaultCache } from '../../src/client/auth0-spa-js/index.js';
+import { vaultStateStore } from '../../src/client/oidc-client-ts/index.js';
+import { describeTokenVaultCases, rawText, rotatingServer } from '../shared/token-vault-cases.js';
 import { exclusiveLocks } from '../support/exclusive-locks.js';
 
 // Fast unit tests of TokenVault's logic over fake-indexeddb. Node 20 has no
@@ -213,7 +215,12 @@ describe('TokenVault (Node, fake-indexeddb)', () => {
     const name = `db-${dbCounter++}`;
     const a = await openVault(name);
     const b = await openVault(name);
+    // Let the "saved" notice reach b before listening: only the clear is under test.
+    const saved = new Promise<void>((resolve) => {
+      const stop = b.onChange((change) => change.kind === 'saved' && (stop(), resolve()));
+    });
     await a.save(login);
+    await saved;
     expect((await b.get())?.accessToken).toBe('at-0');
     const changes: TokenVaultChange[] = [];
     const cleared = new Promise<void>((resolve) =>
@@ -253,5 +260,85 @@ describe('TokenVault (Node, fake-indexeddb)', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(server.calls()).toBe(1);
     expect((await other.get())?.accessToken).toBe('at-0');
+  });
+});
+
+describe('SDK item stores (vaultStateStore, vaultCache) over fake-indexeddb', () => {
+  test('values round-trip sealed under lookup ids; writing the stored value again announces nothing (no echo between tabs); remove tells the other tab once', async () => {
+    const name = `items-${dbCounter++}`;
+    const here = vaultStateStore({ storage: indexedDbStorage({ name, indexedDB: factory }), name });
+    const there = vaultCache({ storage: indexedDbStorage({ name: `${name}-auth0`, indexedDB: factory }), name });
+    const other = vaultStateStore({ storage: indexedDbStorage({ name, indexedDB: factory }), name });
+    try {
+      const heard: string[] = [];
+      other.onChange((change) => heard.push(`${change.kind}:${change.remote}`));
+      await here.set('user:https://issuer.example:spa', '{"access_token":"secret-at"}');
+      expect(await other.get('user:https://issuer.example:spa')).toBe('{"access_token":"secret-at"}');
+      expect(await other.getAllKeys()).toEqual(['user:https://issuer.example:spa']);
+      const raw = await rawText(factory, name);
+      expect(raw).not.toContain('secret-at');
+      expect(raw).not.toContain('issuer.example'); // the key is a lookup id too
+      await expect.poll(() => heard).toEqual(['set:true']);
+      // auth0-spa-js rewrites an expired entry on every read; the same value again is not a change.
+      await here.set('user:https://issuer.example:spa', '{"access_token":"secret-at"}');
+      await here.set('user:https://issuer.example:spa', '{"access_token":"secret-at"}');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(heard).toEqual(['set:true']);
+      expect(await here.remove('user:https://issuer.example:spa')).toBe('{"access_token":"secret-at"}');
+      expect(await here.remove('user:https://issuer.example:spa')).toBeNull(); // already gone: nothing announced
+      await expect.poll(() => heard).toEqual(['set:true', 'removed:true']);
+      expect(await other.get('user:https://issuer.example:spa')).toBeNull();
+      // The auth0 cache: objects in, objects out.
+      await there.set('@@auth0spajs@@::client::default::openid', { body: { access_token: 'secret-at-2' }, expiresAt: 1 });
+      expect(await there.get('@@auth0spajs@@::client::default::openid')).toEqual({ body: { access_token: 'secret-at-2' }, expiresAt: 1 });
+      expect(await there.get('absent')).toBeUndefined();
+
+      // auth0-spa-js strips an expired entry to its refresh token and writes it back on read. When another tab
+      // refreshed between that read and the write, the strip must not replace the fresh entry (it would put the
+      // rotated refresh token back).
+      const key = '@@auth0spajs@@::client::default::openid profile';
+      const fresh = { body: { access_token: 'at-new', refresh_token: 'rt-new' }, expiresAt: 2_000 };
+      await there.set(key, fresh);
+      await there.set(key, { body: { refresh_token: 'rt-old' }, expiresAt: 1_000 });
+      expect(await there.get(key)).toEqual(fresh);
+      // A strip of the entry that is stored (same expiry) is written, as auth0-spa-js expects.
+      await there.set(key, { body: { refresh_token: 'rt-new' }, expiresAt: 2_000 });
+      expect(await there.get(key)).toEqual({ body: { refresh_token: 'rt-new' }, expiresAt: 2_000 });
+    } finally {
+      await Promise.all([here.close(), there.close(), other.close()]);
+    }
+  });
+});
+
+describe('vault.fetch request handling (Node, a recording fetch)', () => {
+  test('the retry after 401 invalid_token replays the same method, headers and body with the new token; other 401s and 403 are not retried', async () => {
+    const server = rotatingServer(1);
+    const seen: { method: string; authorization: string | null; body: string; custom: string | null }[] = [];
+    const answers: Response[] = [];
+    const recording: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      seen.push({ method: request.method, authorization: request.headers.get('Authorization'), body: await request.text(), custom: request.headers.get('X-Custom') });
+      return answers.shift() ?? new Response('{}', { status: 200 });
+    };
+    const vault = await openVault(`db-${dbCounter++}`, { refresh: server.refresh, fetch: recording });
+    await vault.save(login);
+    const stream = new ReadableStream<Uint8Array>({ start: (controller) => (controller.enqueue(new TextEncoder().encode('{"n":1}')), controller.close()) });
+    answers.push(new Response('{}', { status: 401, headers: { 'WWW-Authenticate': 'Bearer realm="api", error="invalid_token"' } }));
+    const response = await vault.fetch('https://api.example/items', { method: 'POST', body: stream, headers: { 'X-Custom': 'kept' }, duplex: 'half' } as RequestInit);
+    expect(response.status).toBe(200);
+    expect(seen).toEqual([
+      { method: 'POST', authorization: 'Bearer at-0', body: '{"n":1}', custom: 'kept' },
+      { method: 'POST', authorization: 'Bearer at-1', body: '{"n":1}', custom: 'kept' },
+    ]);
+    expect(server.calls()).toBe(1);
+
+    // Not an invalid_token challenge: returned as is, no refresh, no retry.
+    for (const status of [401, 403]) {
+      seen.length = 0;
+      answers.push(new Response('{}', { status, headers: { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' } }));
+      expect((await vault.fetch('https://api.example/items')).status).toBe(status);
+      expect(seen).toHaveLength(1);
+    }
+    expect(server.calls()).toBe(1);
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import type { StorageAdapter } from '../../src/storage/contract.js';
 import type { TokenVault, TokenVaultChange, TokenVaultOptions, VaultStorage } from '../../src/index.js';
 import { InvalidRequestError, TimeoutError, VaultLockedError } from '../../src/errors.js';
@@ -92,6 +92,26 @@ function watchCompareAndSet(storage: VaultStorage): { storage: VaultStorage; res
   return { storage: { adapter, keyStore: storage.keyStore }, results };
 }
 
+/** Wraps a storage to count reads of token records and of the key store. */
+function countReads(storage: VaultStorage): { storage: VaultStorage; reads: { records: number; keys: number } } {
+  const reads = { records: 0, keys: 0 };
+  const adapter: StorageAdapter = {
+    ...storage.adapter,
+    get: (key) => {
+      reads.records++;
+      return storage.adapter.get(key);
+    },
+  };
+  const keyStore = {
+    ...storage.keyStore,
+    get: <T>(slot: string) => {
+      reads.keys++;
+      return storage.keyStore.get<T>(slot);
+    },
+  };
+  return { storage: { adapter, keyStore }, reads };
+}
+
 export function describeTokenVaultCases(label: string, setup: TokenVaultCaseSetup): void {
   const run = Math.random().toString(36).slice(2, 8);
   let counter = 0;
@@ -126,6 +146,36 @@ export function describeTokenVaultCases(label: string, setup: TokenVaultCaseSetu
       expect(await rawText(setup.factory(), name)).not.toContain(login.refresh_token);
       // The mode is part of the vault: opening it in the other mode is refused.
       await expect(open(name, { keys: 'generate' })).rejects.toBeInstanceOf(InvalidRequestError);
+    });
+
+    test('get() and getAccessToken() cost one record read and one AES-GCM open; keys written by another tab are reloaded without a second read', async () => {
+      const name = freshName('one-read');
+      const counted = countReads(setup.storage(name));
+      const vault = await setup.openVault(counted.storage, name);
+      await vault.save(login);
+      const decrypt = vi.spyOn(crypto.subtle, 'decrypt');
+      try {
+        counted.reads.records = 0;
+        counted.reads.keys = 0;
+        expect(await vault.get()).toMatchObject({ accessToken: 'at-0' });
+        expect(await vault.getAccessToken()).toBe('at-0');
+        expect(counted.reads).toEqual({ records: 2, keys: 0 });
+        expect(decrypt).toHaveBeenCalledTimes(2);
+
+        // Another tab clears and signs in again under new keys, before its message arrives (here: never; another channel).
+        const other = await setup.openVault(setup.storage(name), `${name}-elsewhere`);
+        await other.clear();
+        await other.save({ ...login, access_token: 'at-other' });
+        counted.reads.records = 0;
+        counted.reads.keys = 0;
+        decrypt.mockClear();
+        expect(await vault.get()).toMatchObject({ accessToken: 'at-other' });
+        // The entry read once is opened again under the reloaded keys (the first open fails before decrypting: unknown key id).
+        expect(counted.reads).toEqual({ records: 1, keys: 1 });
+        expect(decrypt).toHaveBeenCalledTimes(1);
+      } finally {
+        decrypt.mockRestore();
+      }
     });
 
     test('a refresh answered after lockTimeoutMs: callers get TimeoutError, and the late rotated tokens are still stored', async () => {

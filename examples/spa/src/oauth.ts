@@ -38,8 +38,8 @@ function base64url(bytes: Uint8Array): string {
 
 const randomString = (): string => base64url(crypto.getRandomValues(new Uint8Array(32)));
 
-async function postForm(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<Response> {
-  return fetch(path, {
+async function postForm(path: string, params: Record<string, string>, signal?: AbortSignal, send: typeof fetch = fetch): Promise<Response> {
+  return send(path, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams(params),
@@ -100,8 +100,12 @@ async function ensureClientId(): Promise<string> {
   return client_id;
 }
 
-/** Starts the authorization code flow with PKCE (S256) and a state value. */
-export async function startSignIn(): Promise<void> {
+/**
+ * Starts the authorization code flow with PKCE (S256) and a state value;
+ * with `dpopJkt` (the vault's DPoP key thumbprint) the code is bound to that
+ * key (RFC 9449 §10).
+ */
+export async function startSignIn(dpopJkt?: string | null): Promise<void> {
   const clientId = await ensureClientId();
   const verifier = randomString();
   const state = randomString();
@@ -117,12 +121,16 @@ export async function startSignIn(): Promise<void> {
     state,
     code_challenge: challenge,
     code_challenge_method: 'S256',
+    ...(dpopJkt && { dpop_jkt: dpopJkt }),
   }).toString();
   location.assign(url);
 }
 
-/** Finishes the flow if this page load is the redirect back; returns the token response. */
-export async function finishSignIn(): Promise<Record<string, unknown> | null> {
+/**
+ * Finishes the flow if this page load is the redirect back; returns the token
+ * response. `send` is the vault's `dpopFetch` (a DPoP proof when DPoP is on).
+ */
+export async function finishSignIn(send: typeof fetch = fetch): Promise<Record<string, unknown> | null> {
   const params = new URLSearchParams(location.search);
   if (!params.has('code') && !params.has('error')) return null;
   history.replaceState(null, '', location.pathname);
@@ -139,14 +147,14 @@ export async function finishSignIn(): Promise<Record<string, unknown> | null> {
     redirect_uri: redirectUri(),
     client_id: clientId,
     code_verifier: verifier,
-  });
+  }, undefined, send);
   if (!response.ok) throw await failure('token exchange', response);
   return (await response.json()) as Record<string, unknown>;
 }
 
 /** The refresh function handed to TokenVault: one call per refresh, whatever the tab count. */
-export async function refreshTokens(refreshToken: string, { signal }: { signal: AbortSignal }) {
-  const response = await postForm('/token', { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: requireClientId() }, signal);
+export async function refreshTokens(refreshToken: string, { signal, fetch: send }: { signal: AbortSignal; fetch: typeof fetch }) {
+  const response = await postForm('/token', { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: requireClientId() }, signal, send);
   if (!response.ok) throw await failure('refresh', response);
   return response.json();
 }
