@@ -173,6 +173,8 @@ export function createAuthorizationServer<Env = unknown, User = unknown>(options
       const outcome = await guard(await ctx.store(), resource, ctx.request, {
         issuer: ctx.issuer,
         scopes: config.scopes,
+        jwt: config.jwt,
+        dpop: config.dpop,
         ...(hook && { user: async (info) => hook(info, ctx.env) }),
       });
       if ('outcome' in outcome) {

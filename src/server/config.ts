@@ -3,6 +3,10 @@ import { OAuthStore } from '../oauth/oauth-store.js';
 import { optionalInteger, requireObject } from '../util/validate.js';
 import { DEFAULT_MAX_BODY_BYTES } from './http/body.js';
 import { RateLimiter } from './rate-limit.js';
+import { dpopOf } from './dpop/options.js';
+import type { ServerDpop } from './dpop/dpop.js';
+import type { JwtAccessTokens } from './tokens/jwt-access-token.js';
+import { jwtAccessTokensOf } from './tokens/options.js';
 import type {
   AuthorizationServerOptions,
   ClientIdMetadataDocumentOptions,
@@ -28,10 +32,14 @@ export interface ServerConfig<Env = unknown, User = unknown> {
   errorPage: AuthorizationServerOptions<Env, User>['errorPage'];
   hooks: Hooks<Env, User>;
   now: () => number;
+  /** JWT access tokens, when a protected route asks for them. */
+  jwt: JwtAccessTokens | null;
+  dpop: ServerDpop | null;
 }
 
 export interface ResolvedResource<Env, User> extends ProtectedResourceOptions<Env, User> {
   requireAudience: boolean;
+  accessTokenFormat: 'opaque' | 'jwt';
 }
 
 export interface ResolvedRegistration<Env> {
@@ -179,7 +187,9 @@ function resourcesOf<Env, User>(value: unknown): ResolvedResource<Env, User>[] {
     }
     if (options.scopes !== undefined) stringList(`${field}.scopes`, options.scopes, SCOPE_TOKEN);
     if (options.scopesSupported !== undefined) stringList(`${field}.scopesSupported`, options.scopesSupported, SCOPE_TOKEN);
-    return { ...options, path: routePath, requireAudience: optionalFlag(`${field}.requireAudience`, options.requireAudience, true) };
+    const format = options.accessTokenFormat ?? 'opaque';
+    if (format !== 'opaque' && format !== 'jwt') throw new InvalidRequestError(`${field}.accessTokenFormat`, 'must be "opaque" or "jwt"');
+    return { ...options, path: routePath, requireAudience: optionalFlag(`${field}.requireAudience`, options.requireAudience, true), accessTokenFormat: format };
   });
 }
 
@@ -194,12 +204,14 @@ export function resolveConfig<Env, User>(input: AuthorizationServerOptions<Env, 
   const hooks = options.hooks === undefined ? {} : requireObject('options.hooks', options.hooks);
   for (const name of ['onGrant', 'user', 'onEvent', 'onError']) optionalFunction(`options.hooks.${name}`, hooks[name]);
   const introspection = options.introspection;
+  const now = optionalFunction<() => number>('options.now', options.now) ?? Date.now;
+  const protect = resourcesOf<Env, User>(options.protect);
   return {
     store: options.store as ServerConfig<Env, User>['store'],
     issuer: issuerOf(options.issuer),
     scopes: options.scopes === undefined ? undefined : stringList('options.scopes', options.scopes, SCOPE_TOKEN),
     authorize: options.authorize as ServerConfig<Env, User>['authorize'],
-    protect: resourcesOf<Env, User>(options.protect),
+    protect,
     fallback: optionalFunction('options.fallback', options.fallback),
     registration: registrationOf<Env>(options.registration),
     documents: documentsOf(options.clientIdMetadataDocuments),
@@ -223,6 +235,8 @@ export function resolveConfig<Env, User>(input: AuthorizationServerOptions<Env, 
     maxBodyBytes: optionalInteger('options.maxBodyBytes', options.maxBodyBytes, 1024, 16 * 1024 * 1024) ?? DEFAULT_MAX_BODY_BYTES,
     errorPage: optionalFunction('options.errorPage', options.errorPage),
     hooks: hooks as Hooks<Env, User>,
-    now: optionalFunction<() => number>('options.now', options.now) ?? Date.now,
+    now,
+    jwt: jwtAccessTokensOf(options.jwtAccessTokens, protect.some((resource) => resource.accessTokenFormat === 'jwt'), now),
+    dpop: dpopOf(options.dpop, now),
   };
 }

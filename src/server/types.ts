@@ -139,6 +139,13 @@ export interface ProtectedResourceOptions<Env, User = unknown> {
   requireAudience?: boolean;
   /** `resource_name` in its metadata. */
   name?: string;
+  /**
+   * `jwt`: access tokens issued for this resource (its only audience) are
+   * RFC 9068 JWTs signed with the store's keys, validated here with no
+   * storage read per token (see `jwtAccessTokens`); `auth.props` is then
+   * undefined (props stay sealed in the grant). Default `opaque`.
+   */
+  accessTokenFormat?: 'opaque' | 'jwt';
 }
 
 /** Who may register clients at /register (RFC 7591). */
@@ -244,7 +251,7 @@ export interface Hooks<Env, User> {
 }
 
 /** The endpoints the library answers itself. */
-export type EndpointName = 'metadata' | 'authorize' | 'token' | 'revoke' | 'introspect' | 'register' | 'resource_metadata';
+export type EndpointName = 'metadata' | 'authorize' | 'token' | 'revoke' | 'introspect' | 'register' | 'resource_metadata' | 'jwks';
 
 /** Options of {@link createAuthorizationServer}. */
 export interface AuthorizationServerOptions<Env = unknown, User = unknown> {
@@ -280,6 +287,10 @@ export interface AuthorizationServerOptions<Env = unknown, User = unknown> {
   /** The page shown for an authorization request that cannot be sent back to the client; default a plain one. */
   errorPage?: (description: string, status: number, request: Request) => Response;
   hooks?: Hooks<Env, User>;
+  /** JWT access tokens (RFC 9068) and the JWKS, for protected routes with `accessTokenFormat: 'jwt'`. */
+  jwtAccessTokens?: JwtAccessTokenOptions;
+  /** DPoP (RFC 9449) at the token endpoint and the protected routes; default off. */
+  dpop?: boolean | DpopOptions;
   /** Clock, epoch ms, for the server's own timing (document cache, rate limits, upkeep); tests inject one. Default `Date.now`. */
   now?: () => number;
 }
@@ -290,4 +301,30 @@ export interface MaintenanceResult {
   cleanup: CleanupResult;
   /** Registered clients deleted for having no active grant past `unusedClientLifetimeSeconds`. */
   clientsDeleted: number;
+}
+
+/** Options of JWT access tokens (RFC 9068); they apply to routes with `accessTokenFormat: 'jwt'`. */
+export interface JwtAccessTokenOptions {
+  /** The signing algorithm: `ES256` (default) or `RS256`. */
+  signingAlgorithm?: 'ES256' | 'RS256';
+  /**
+   * How long an isolate trusts its copy of the store's revocation list: a
+   * revoked JWT access token (or grant) is refused at most this long after
+   * the revocation. Default 10 s; 0 reads the list for every request.
+   */
+  revocationCacheSeconds?: number;
+  /** `Cache-Control: max-age` of the JWKS; keep it below the store's `signingKeyOverlapSeconds`. Default 300. */
+  jwksMaxAgeSeconds?: number;
+}
+
+/** Options of DPoP (RFC 9449). */
+export interface DpopOptions {
+  /** Proof algorithms accepted (`dpop_signing_alg_values_supported`); default `ES256`, `RS256`, `PS256`. */
+  algorithms?: string[];
+  /** Whether proofs must carry a server nonce (`use_dpop_nonce`); default true. */
+  nonce?: boolean;
+  /** A nonce is accepted for one to two of these periods; default 300 s. */
+  nonceLifetimeSeconds?: number;
+  /** A proof's `iat` must be within this many seconds of the server's clock; default 60. */
+  proofMaxAgeSeconds?: number;
 }

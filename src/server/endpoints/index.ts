@@ -1,6 +1,7 @@
 import { authorizeEndpoint } from './authorize.js';
 import type { Endpoint } from './endpoint.js';
 import { introspectEndpoint } from './introspect.js';
+import { jwksEndpoint } from './jwks.js';
 import { metadataEndpoint } from './metadata.js';
 import { registerEndpoint } from './register.js';
 import { resourceMetadataEndpoint } from './resource-metadata.js';
@@ -21,4 +22,5 @@ export const ENDPOINTS: readonly Endpoint[] = [
   introspectEndpoint,
   registerEndpoint,
   resourceMetadataEndpoint,
+  jwksEndpoint,
 ];

@@ -27,6 +27,7 @@ async function resourceMetadata(ctx: RequestContext): Promise<Response> {
     bearer_methods_supported: ['header'],
     ...(scopesSupported !== undefined && { scopes_supported: scopesSupported }),
     ...(resource.name !== undefined && { resource_name: resource.name }),
+    ...(ctx.config.dpop && { dpop_signing_alg_values_supported: [...ctx.config.dpop.settings.algorithms] }),
   });
 }
 

@@ -1,5 +1,7 @@
 import { CLIENT_AUTH_METHODS, presentedClient, storeCredentials } from '../http/client-auth.js';
 import { Params } from '../http/params.js';
+import { looksLikeJwt } from '../tokens/jwt-access-token.js';
+import { revokeJwtAccessToken } from '../tokens/revoke-jwt.js';
 import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
 
 /**
@@ -14,12 +16,16 @@ async function revoke(ctx: RequestContext): Promise<Response> {
   ctx.event.clientId = client.clientId;
   const hint = params.get('token_type_hint');
   const store = await ctx.store();
-  await store.revokeToken({
+  const token = params.require('token');
+  if (ctx.config.jwt && looksLikeJwt(token)) await revokeJwtAccessToken(ctx, store, client, token);
+  else await store.revokeToken({
     ...storeCredentials(client),
-    token: params.require('token'),
+    token,
     // Unknown hints are ignored (§2.1): every type is searched anyway.
     ...((hint === 'access_token' || hint === 'refresh_token') && { tokenTypeHint: hint }),
   });
+  // A revoked grant ends its JWT access tokens too: this isolate sees it at once, the others within their cache time.
+  ctx.config.jwt?.revocations(store).invalidate();
   return new Response(null, { status: 200, headers: { 'Cache-Control': 'no-store' } });
 }
 

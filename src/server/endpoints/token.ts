@@ -5,6 +5,8 @@ import { OAuthHttpError } from '../http/errors.js';
 import { Params } from '../http/params.js';
 import { json } from '../http/responses.js';
 import { checkResources } from '../resources.js';
+import { tokenRequestProof } from '../dpop/token-request.js';
+import { formatAccessToken } from '../tokens/token-format.js';
 import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
 
 /**
@@ -81,14 +83,14 @@ const clientCredentials: TokenGrant = {
 /** The grant types of the token endpoint, registered in one place (device code, token exchange: one entry each). */
 export const TOKEN_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials];
 
-function tokenResponse(result: TokenResult): Response {
+function tokenResponse(result: TokenResult, headers: Record<string, string>): Response {
   return json({
     access_token: result.accessToken,
     token_type: result.tokenType,
     expires_in: result.expiresIn,
     ...(result.refreshToken !== undefined && { refresh_token: result.refreshToken }),
     scope: result.scope.join(' '),
-  });
+  }, 200, headers);
 }
 
 /** POST /token (RFC 6749 §3.2): client authentication by Basic, by form, or none (public clients). */
@@ -100,7 +102,11 @@ async function token(ctx: RequestContext): Promise<Response> {
   const grant = TOKEN_GRANTS.find((candidate) => candidate.type === type);
   if (!grant) throw new OAuthHttpError('unsupported_grant_type', `grant_type must be one of ${TOKEN_GRANTS.map((g) => g.type).join(', ')}`);
   ctx.event.grantType = grant.type;
-  return tokenResponse(await grant.issue(ctx, await ctx.store(), client, params));
+  const store = await ctx.store();
+  // RFC 9449: a valid DPoP proof binds the tokens (through the store's dpopJkt) to its key.
+  const proof = await tokenRequestProof(ctx, store);
+  const result = await grant.issue(ctx, store, proof.jkt === undefined ? client : { ...client, dpopJkt: proof.jkt }, params);
+  return tokenResponse(await formatAccessToken(ctx, store, result, proof.jkt), proof.headers);
 }
 
 export const tokenEndpoint: Endpoint = {
@@ -113,5 +119,6 @@ export const tokenEndpoint: Endpoint = {
     token_endpoint: endpointUrl(issuer, config.paths.token),
     grant_types_supported: TOKEN_GRANTS.map((grant) => grant.type),
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    ...(config.dpop && { dpop_signing_alg_values_supported: [...config.dpop.settings.algorithms] }),
   }),
 };

@@ -9,6 +9,8 @@ export interface PresentedClient {
   clientId: string;
   clientSecret?: string;
   method: ClientAuthMethod;
+  /** RFC 9449: the thumbprint of the key of the request's verified DPoP proof (token endpoint). */
+  dpopJkt?: string;
 }
 
 // What any client id of the store looks like (printable ASCII, at most 256
@@ -58,7 +60,11 @@ function fromRequest(request: Request, params: Params): PresentedClient {
   return { clientId: bodyId, method: 'none' };
 }
 
-/** The store's credentials from a presented client. */
-export function storeCredentials(client: PresentedClient): { clientId: string; clientSecret?: string } {
-  return { clientId: client.clientId, ...(client.clientSecret !== undefined && { clientSecret: client.clientSecret }) };
+/** The store's credentials from a presented client (and the DPoP key its tokens are bound to). */
+export function storeCredentials(client: PresentedClient): { clientId: string; clientSecret?: string; dpopJkt?: string } {
+  return {
+    clientId: client.clientId,
+    ...(client.clientSecret !== undefined && { clientSecret: client.clientSecret }),
+    ...(client.dpopJkt !== undefined && { dpopJkt: client.dpopJkt }),
+  };
 }

@@ -6,11 +6,11 @@ import { withHeaders } from './responses.js';
  * cookies (credentials travel in the request itself), so any origin may
  * call them, and no response is readable with the browser's ambient
  * credentials. `WWW-Authenticate` is exposed so a browser MCP client can
- * read the challenge of a 401.
+ * read the challenge of a 401, and `DPoP-Nonce` so a DPoP client can use it.
  */
 const CORS_HEADERS = {
   'Access-Control-Allow-Origin': '*',
-  'Access-Control-Expose-Headers': 'WWW-Authenticate, Mcp-Session-Id',
+  'Access-Control-Expose-Headers': 'WWW-Authenticate, Mcp-Session-Id, DPoP-Nonce',
 };
 
 export function withCors(response: Response): Response {
