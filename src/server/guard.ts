@@ -112,7 +112,7 @@ export async function guard(store: OAuthStore, resource: ResolvedResource<unknow
     if (user === null) return invalid();
   }
   const insufficientScope = (scopes: readonly string[]): Response =>
-    refuse(403, challenge({ error: 'insufficient_scope', description: 'the access token lacks a scope this request needs', scope: scopes, metadataUrl, scheme, ...(algs && { algs }) }), 'insufficient_scope', 'the access token lacks a scope this request needs').response;
+    refuse(403, challenge({ error: 'insufficient_scope', description: 'the access token lacks a scope this request needs', scope: scopes, metadataUrl, scheme, ...(scheme === 'DPoP' && algs && { algs }) }), 'insufficient_scope', 'the access token lacks a scope this request needs').response;
   if (!required.every((scope) => info.scope.includes(scope))) return { response: insufficientScope(required), outcome: 'insufficient_scope' };
   const granted = info.scope;
   return {

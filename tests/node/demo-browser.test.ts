@@ -97,9 +97,10 @@ describe('demo SPA against the running demo server, in Chromium', () => {
     const first = await context.newPage();
     await first.goto(`${server!.url}/`);
     await expect.poll(() => field(first, 'state').textContent()).toBe('signed out');
-    // The demo server does not verify DPoP proofs yet: the toggle says so and stays off.
-    expect(await first.locator('#dpop').isDisabled()).toBe(true);
-    expect(await first.locator('#dpop-note').textContent()).toContain('does not accept DPoP proofs yet');
+    // The demo server verifies DPoP proofs: the toggle is offered, off until the user turns it on.
+    expect(await first.locator('#dpop').isDisabled()).toBe(false);
+    expect(await first.locator('#dpop').isChecked()).toBe(false);
+    expect(await first.locator('#dpop-note').textContent()).toContain('takes effect at the next sign-in');
     await shoot(first, '01-signed-out');
 
     await signIn(first, 'fay');

@@ -14,8 +14,9 @@ const text = (value: unknown) => ({ content: [{ type: 'text' as const, text: JSO
 /** The MCP server for one request, for the user the guard found. */
 function mcpServer(env: DemoEnv, auth: AuthContext): McpServer {
   const server = new McpServer({ name: 'oauth-vault-demo', version: '1.0.0' });
+  // /mcp takes JWT access tokens, which do not carry the grant's props (they stay sealed in the store).
   server.registerTool('whoami', { description: 'Who this MCP session is signed in as: user, client, scopes, audience.' }, async () =>
-    text({ user: auth.userId, client: auth.clientId, scopes: auth.scope, audience: auth.resource, props: auth.props }),
+    text({ user: auth.userId, client: auth.clientId, scopes: auth.scope, audience: auth.resource }),
   );
   server.registerTool(
     'add_note',

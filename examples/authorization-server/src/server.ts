@@ -33,8 +33,15 @@ export const server = createAuthorizationServer<DemoEnv>({
   protect: [
     // The SPA's API: its tokens carry no audience (it sends no resource).
     { path: '/api/me', requireAudience: false, handler: (_request, _env, auth) => me(auth) },
-    // MCP clients send resource=<this URL>: tokens for /mcp are good for nothing else.
-    { path: '/mcp', name: 'oauth-vault demo MCP server', scopesSupported: ['profile', 'notes'], handler: (request, env, auth) => handleMcp(request, env, auth) },
+    // MCP clients send resource=<this URL>: tokens for /mcp are good for nothing else. They are
+    // JWT access tokens (RFC 9068, verified here without a storage read; the JWKS is published).
+    {
+      path: '/mcp',
+      name: 'oauth-vault demo MCP server',
+      scopesSupported: ['profile', 'notes'],
+      accessTokenFormat: 'jwt',
+      handler: (request, env, auth) => handleMcp(request, env, auth),
+    },
   ],
   fallback: async (request, env, context) => {
     const { pathname } = new URL(request.url);
@@ -45,6 +52,8 @@ export const server = createAuthorizationServer<DemoEnv>({
     if (env.ASSETS && (request.method === 'GET' || request.method === 'HEAD')) return env.ASSETS.fetch(request);
     return Response.json({ error: 'not_found' }, { status: 404 });
   },
+  // DPoP (RFC 9449): a client that sends proofs gets tokens bound to its key (the SPA's DPoP toggle).
+  dpop: true,
   registration: { rateLimit: { max: 100, windowSeconds: 60 } },
   clientIdMetadataDocuments: { fetch: documentFetch },
   hooks: {
