@@ -7,7 +7,7 @@
  * Environment:
  *   BENCH_QUICK=1           small budgets (a smoke run, numbers not meaningful)
  *   BENCH_SCALE=<factor>    multiply the full time budgets
- *   BENCH_ONLY=a,b          run only these sections (floor, provider, durable-objects, browser, growth, redis)
+ *   BENCH_ONLY=a,b          run only these sections (floor, provider, durable-objects, browser, growth, redis, tokens)
  *   BENCH_OUT=<path>        where to write the results (default bench/RESULTS.md)
  *   BENCH_DEBUG=1           progress lines from the growth section (seeding times)
  *   BENCH_SECTION_TIMEOUT_MS=<ms>  per-section time limit (default 2–4 min each)
@@ -30,6 +30,7 @@ const SECTIONS = [
   { id: 'browser', timeoutMs: 120_000 },
   { id: 'growth', timeoutMs: 240_000 },
   { id: 'redis', timeoutMs: 240_000 },
+  { id: 'tokens', timeoutMs: 120_000 },
 ];
 
 function version(pkg) {

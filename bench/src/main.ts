@@ -11,6 +11,7 @@ import { runDurableObjects } from './sections/durable-objects.js';
 import { runBrowser } from './sections/browser.js';
 import { runGrowth } from './sections/growth.js';
 import { runRedis } from './sections/redis.js';
+import { runTokens } from './sections/tokens.js';
 
 const SECTIONS: Record<string, () => Promise<SectionResult>> = {
   floor: runFloor,
@@ -19,6 +20,7 @@ const SECTIONS: Record<string, () => Promise<SectionResult>> = {
   browser: runBrowser,
   growth: runGrowth,
   redis: runRedis,
+  tokens: runTokens,
 };
 
 const [name, out] = process.argv.slice(2);
