@@ -179,6 +179,19 @@ describe('oauth-vault/server: JWT access tokens (RFC 9068)', () => {
     expect((await callResource(s.server, '/mcp', fresh.body.access_token)).status).toBe(200);
   });
 
+  test('introspection (RFC 7662) of a JWT access token: active with its claims, inactive once revoked', async () => {
+    const s = await setup();
+    const { client, clientSecret } = await s.store.registerClient({ type: 'confidential', redirectUris: [REDIRECT], grantTypes: ['client_credentials'] });
+    const credentials = { client_id: client.clientId, client_secret: clientSecret! };
+    const issued = await tokenCall(s.server, { grant_type: 'client_credentials', resource: MCP, ...credentials });
+    expect(issued.body.access_token.split('.')).toHaveLength(3);
+    const introspect = async () =>
+      (await (await s.server.fetch(new Request(`${ISSUER}/introspect`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.body.access_token, ...credentials }) }))).json()) as Record<string, unknown>;
+    expect(await introspect()).toMatchObject({ active: true, client_id: client.clientId, sub: client.clientId, aud: MCP, token_type: 'Bearer' });
+    await s.server.fetch(new Request(`${ISSUER}/revoke`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: issued.body.access_token, ...credentials }) }));
+    expect(await introspect()).toEqual({ active: false });
+  });
+
   test('metadata advertises jwks_uri only when a route takes JWTs; the JWKS is served only then', async () => {
     const on = await setup();
     const metadata = (await (await on.server.fetch(new Request(`${ISSUER}/.well-known/oauth-authorization-server`))).json()) as Record<string, unknown>;

@@ -2,6 +2,8 @@ import { invalidClient } from '../http/errors.js';
 import { presentedClient } from '../http/client-auth.js';
 import { Params } from '../http/params.js';
 import { json } from '../http/responses.js';
+import { introspectJwt } from '../tokens/introspect-jwt.js';
+import { looksLikeJwt } from '../tokens/jwt-access-token.js';
 import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
 
 /**
@@ -17,7 +19,8 @@ async function introspect(ctx: RequestContext): Promise<Response> {
   if (presented.clientSecret === undefined) throw invalidClient();
   const store = await ctx.store();
   const client = await store.authenticateClient(presented.clientId, presented.clientSecret);
-  const answer = await store.introspect(params.require('token'));
+  const token = params.require('token');
+  const answer = ctx.config.jwt && looksLikeJwt(token) ? await introspectJwt(ctx, store, token) : await store.introspect(token);
   const mayKnow = answer.active && (answer.client_id === client.clientId || ctx.config.introspection!.resourceServers.includes(client.clientId));
   return json(mayKnow ? answer : { active: false });
 }
