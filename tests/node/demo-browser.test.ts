@@ -80,6 +80,32 @@ describe('demo SPA against the running demo server, in Chromium', () => {
     await context.close();
   });
 
+  test('with the DPoP switch on: the browser\'s proofs pass the server, the tokens are DPoP-bound, calls and refresh work', async () => {
+    const context = await browser!.newContext();
+    const page = await context.newPage();
+    const failed: string[] = [];
+    context.on('response', (response: Response) => {
+      if (response.status() >= 400) failed.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
+    });
+    await page.goto(`${server!.url}/`);
+    await expect.poll(() => field(page, 'state').textContent()).toBe('signed out');
+    // Turning it on reloads the page with a DPoP key in the vault.
+    await Promise.all([page.waitForEvent('load'), page.check('#dpop')]);
+    await expect.poll(() => page.locator('#dpop').isChecked()).toBe(true);
+    await signIn(page, 'dora');
+    expect(await page.locator('#timeline').textContent()).toContain('signed in (DPoP tokens)');
+    await page.click('#call-api');
+    await expect.poll(() => output(page).textContent()).toContain('"status": 200');
+    expect(await output(page).textContent()).toContain('"sub": "dora"');
+    await page.click('#refresh');
+    await expect.poll(() => output(page).textContent()).toContain('"refreshed": true');
+    await page.click('#call-api');
+    await expect.poll(() => output(page).textContent()).toContain('"status": 200');
+    // Only the server's first nonce request (RFC 9449 §8) failed; the vault retried with the nonce.
+    expect(failed).toEqual(['400 POST /token']);
+    await context.close();
+  });
+
   test('the product demo, step by step with screenshots: the fingerprint changes on rotation, other tabs\' events show in the timeline, IndexedDB holds ciphertext under a non-extractable key', async () => {
     const shots = resolve(root, 'tests/.generated/demo-screenshots');
     mkdirSync(shots, { recursive: true });
