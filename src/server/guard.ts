@@ -103,8 +103,8 @@ export async function guard(store: OAuthStore, resource: ResolvedResource<unknow
     if (error instanceof InvalidRequestError) return invalid();
     throw error;
   }
-  // RFC 9449 §7.1: a bound token only with a proof of its key (a JWT's cnf.jkt; the store checks its own tokens).
-  if (info && info.jkt !== undefined && info.jkt !== jkt) return invalid();
+  // RFC 9449 §4.3, §7.1: a bound token only with a proof of its key (so never as Bearer), and the DPoP scheme only for a bound token.
+  if (info && info.jkt !== jkt) return invalid();
   if (!info || (resource.requireAudience && !(info.resources ?? []).includes(identifier))) return invalid();
   let user: unknown;
   if (setting.user) {

@@ -153,6 +153,10 @@ describe('oauth-vault/server: DPoP (RFC 9449)', () => {
       const once = await proof(s.key, { htm: 'GET', htu: url, accessToken: token, nonce });
       expect((await call({ Authorization: `DPoP ${token}`, DPoP: once })).status).toBe(200);
       await expectRefused(await call({ Authorization: `DPoP ${token}`, DPoP: once }), 'invalid_dpop_proof');
+      // An unbound token under the DPoP scheme, even with a good proof of some key.
+      const unbound = (await signIn(s.server, s.client.clientId, { scope: 'notes', ...(resource && { resource }) })).body.access_token;
+      await expectRefused(await call({ Authorization: `DPoP ${unbound}`, DPoP: await proof(s.key, { htm: 'GET', htu: url, accessToken: unbound, nonce }) }), 'invalid_token');
+      expect((await call({ Authorization: `Bearer ${unbound}` })).status).toBe(200);
       // Without the nonce: RFC 9449 §9, a 401 use_dpop_nonce challenge with the nonce to use.
       const noNonce = await call({ Authorization: `DPoP ${token}`, DPoP: await proof(s.key, { htm: 'GET', htu: url, accessToken: token }) });
       expect(await expectRefused(noNonce, 'use_dpop_nonce')).toMatch(/^DPoP error="use_dpop_nonce"/);
