@@ -1,8 +1,8 @@
 import type { ClientInfo } from '../../oauth/types.js';
-import { toPending } from '../authorization/pending.js';
+import { approveAtOnce } from '../authorization/auto-approve.js';
+import { describeRequest, toPending } from '../authorization/pending.js';
 import { findClient } from '../client-lookup.js';
 import { DocumentError } from '../client-metadata/fetch-document.js';
-import { serverRegistration } from '../client-registration.js';
 import { toOAuthError } from '../http/errors.js';
 import { Params } from '../http/params.js';
 import { defaultErrorPage, redirect } from '../http/responses.js';
@@ -85,6 +85,11 @@ async function authorize(ctx: RequestContext): Promise<Response> {
     const oauth = toOAuthError(error);
     return fail(oauth.error, oauth.description);
   }
+  const autoApprove = ctx.config.autoApprove;
+  if (autoApprove) {
+    const decision = await autoApprove(ctx.request, describeRequest(client, redirectUri, scope, resources), ctx.env);
+    if (decision) return approveAtOnce(ctx, store, client, { redirectUri, redirectUriExplicit: requested !== undefined, scope, resources, codeChallenge, state }, decision);
+  }
   let session;
   try {
     session = await store.createSession({
@@ -106,8 +111,7 @@ async function authorize(ctx: RequestContext): Promise<Response> {
     }
     return fail(oauth.error, oauth.description);
   }
-  const pending = toPending(session, client, serverRegistration(client)?.via === 'metadata-document');
-  return ctx.config.authorize(ctx.request, pending, ctx.env, await ctx.app());
+  return ctx.config.authorize(ctx.request, toPending(session, client), ctx.env, await ctx.app());
 }
 
 export const authorizeEndpoint: Endpoint = {
