@@ -159,6 +159,17 @@ describe('demo server over HTTP', () => {
     expect((await register({ redirect_uris: [CALLBACK], token_endpoint_auth_method: 'none', scope: metadata.scopes_supported.join(' ') })).status).toBe(201);
   });
 
+  test('the demo advertises JWT access tokens (jwks_uri, public keys only) and DPoP (dpop_signing_alg_values_supported)', async () => {
+    const metadata = (await (await fetch(url('/.well-known/oauth-authorization-server'))).json()) as { jwks_uri: string; dpop_signing_alg_values_supported: string[] };
+    expect(metadata.dpop_signing_alg_values_supported).toContain('ES256');
+    expect(metadata.jwks_uri).toBe(url('/.well-known/jwks.json'));
+    const jwks = await fetch(metadata.jwks_uri);
+    expect(jwks.headers.get('Cache-Control')).toMatch(/^public, max-age=\d+$/);
+    const { keys } = (await jwks.json()) as { keys: Record<string, unknown>[] };
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(Object.keys(key).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y']);
+  });
+
   test('a missing response_type is invalid_request (RFC 6749 §4.1.2.1), an unknown one unsupported_response_type', async () => {
     const clientId = await registerPublic();
     const base = { client_id: clientId, redirect_uri: CALLBACK, state: 'xyz', code_challenge: CHALLENGE, code_challenge_method: 'S256' };
