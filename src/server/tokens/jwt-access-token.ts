@@ -35,7 +35,7 @@ interface AccessTokenClaims extends JWTPayload {
   cnf?: { jkt: string };
 }
 
-export interface JwtAccessTokenOptions {
+export interface JwtAccessTokenSettings {
   algorithm: SigningAlgorithm;
   revocationCacheMs: number;
   jwksMaxAgeSeconds: number;
@@ -44,12 +44,12 @@ export interface JwtAccessTokenOptions {
 type Verifier = ReturnType<typeof createLocalJWKSet>;
 
 export class JwtAccessTokens {
-  readonly options: JwtAccessTokenOptions;
+  readonly options: JwtAccessTokenSettings;
   readonly #now: () => number;
   readonly #keys = new WeakMap<OAuthStore, { verifier: Promise<Verifier>; until: number }>();
   readonly #revocations = new WeakMap<OAuthStore, RevocationCache>();
 
-  constructor(options: JwtAccessTokenOptions, now: () => number) {
+  constructor(options: JwtAccessTokenSettings, now: () => number) {
     this.options = options;
     this.#now = now;
   }
