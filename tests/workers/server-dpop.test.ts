@@ -4,7 +4,8 @@
 // Object (with a negative control that races); oauth4webapi (an independent
 // client) does DPoP end to end, nonce retries included; its JWT access
 // tokens verify with jose against the served JWKS; the D1 rows hold no key
-// material in plaintext.
+// material in plaintext; revoking a JWT, or its grant, reaches the guard
+// through the store's revocation list on KV + Durable Object and on D1.
 import { env } from 'cloudflare:workers';
 import { calculateJwkThumbprint, createLocalJWKSet, decodeJwt, exportJWK, jwtVerify, type JSONWebKeySet } from 'jose';
 import * as oauth from 'oauth4webapi';
@@ -163,4 +164,27 @@ describe('oauth-vault/server in workerd with oauth4webapi: DPoP end to end, JWT 
     const members = jwks.keys.flatMap((key) => [key.x!, key.y!].map((value) => value.slice(0, 40)));
     expect(findPlaintext(text, members)).toEqual([]);
   });
+});
+
+describe('oauth-vault/server in workerd: JWT access token revocation on the real backends', () => {
+  for (const configuration of ['kv+durable-object', 'd1'] as const) {
+    test(`${configuration}: /revoke of a JWT and of its grant reach this isolate at once and another through the store's revocation list`, async () => {
+      const { server, store } = await newServer(configuration);
+      // Another isolate on the same storage, re-reading the revocation list on every request.
+      const other = testServer(store, { protect: PROTECT, jwtAccessTokens: { revocationCacheSeconds: 0 } });
+      const { client } = await store.registerClient({ type: 'public', redirectUris: [REDIRECT] });
+      const revoke = (token: string) =>
+        server.fetch(new Request(`${ISSUER}/revoke`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token, client_id: client.clientId }) }));
+      const call = (on: AuthorizationServer, token: string) => on.fetch(new Request(MCP, { headers: { Authorization: `Bearer ${token}` } }));
+      const first = (await signIn(server, client.clientId, { scope: 'notes', resource: MCP })).body;
+      const second = (await signIn(server, client.clientId, { scope: 'notes', resource: MCP })).body;
+      for (const on of [server, other]) for (const token of [first.access_token, second.access_token]) expect((await call(on, token)).status).toBe(200);
+      expect((await revoke(first.access_token)).status).toBe(200);
+      expect((await revoke(second.refresh_token!)).status).toBe(200);
+      for (const on of [server, other]) for (const token of [first.access_token, second.access_token]) expect((await call(on, token)).status).toBe(401);
+      const revoked = (await store.listRevocations()).map((entry) => entry.id);
+      expect(revoked).toContain(decodeJwt(first.access_token).jti);
+      expect(revoked).toContain(decodeJwt(second.access_token).grant_id);
+    });
+  }
 });
