@@ -2,6 +2,7 @@ import { InvalidRequestError } from '../errors.js';
 import { OAuthStore } from '../oauth/oauth-store.js';
 import { optionalInteger, requireObject } from '../util/validate.js';
 import { DEFAULT_MAX_BODY_BYTES } from './http/body.js';
+import { clientAssertionsOf, deviceAuthorizationOf, pushedRequestsOf, type ResolvedClientAssertions, type ResolvedDeviceAuthorization, type ResolvedPushedRequests } from './flows-config.js';
 import { RateLimiter } from './rate-limit.js';
 import type {
   AuthorizationServerOptions,
@@ -22,6 +23,9 @@ export interface ServerConfig<Env = unknown, User = unknown> {
   registration: ResolvedRegistration<Env>;
   documents: ResolvedDocuments | null;
   introspection: { resourceServers: readonly string[] } | null;
+  pushedRequests: ResolvedPushedRequests | null;
+  deviceAuthorization: ResolvedDeviceAuthorization | null;
+  clientAssertions: ResolvedClientAssertions | null;
   paths: { authorize: string; token: string; revoke: string; introspect: string; register: string };
   openidConfiguration: boolean;
   maxBodyBytes: number;
@@ -194,6 +198,7 @@ export function resolveConfig<Env, User>(input: AuthorizationServerOptions<Env, 
   const hooks = options.hooks === undefined ? {} : requireObject('options.hooks', options.hooks);
   for (const name of ['onGrant', 'user', 'onEvent', 'onError']) optionalFunction(`options.hooks.${name}`, hooks[name]);
   const introspection = options.introspection;
+  const documents = documentsOf(options.clientIdMetadataDocuments);
   return {
     store: options.store as ServerConfig<Env, User>['store'],
     issuer: issuerOf(options.issuer),
@@ -202,7 +207,7 @@ export function resolveConfig<Env, User>(input: AuthorizationServerOptions<Env, 
     protect: resourcesOf<Env, User>(options.protect),
     fallback: optionalFunction('options.fallback', options.fallback),
     registration: registrationOf<Env>(options.registration),
-    documents: documentsOf(options.clientIdMetadataDocuments),
+    documents,
     introspection:
       introspection === false
         ? null
@@ -212,6 +217,9 @@ export function resolveConfig<Env, User>(input: AuthorizationServerOptions<Env, 
                 ? []
                 : stringList('options.introspection.resourceServers', (introspection as { resourceServers?: unknown }).resourceServers),
           },
+    pushedRequests: pushedRequestsOf(options.pushedAuthorizationRequests),
+    deviceAuthorization: deviceAuthorizationOf(options.deviceAuthorization, callerAddress),
+    clientAssertions: clientAssertionsOf(options.clientAssertions, documents),
     paths: {
       authorize: path('options.paths.authorize', paths.authorize, '/authorize'),
       token: path('options.paths.token', paths.token, '/token'),

