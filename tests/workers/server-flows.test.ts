@@ -43,5 +43,31 @@ for (const storage of ['d1', 'kv+durable-object'] as const) {
         expect(responses.map((response) => response.status).sort()).toEqual([200, ...Array(CONTENDERS - 1).fill(400)]);
       }
     });
+
+    test(`${CONTENDERS} concurrent approvals of one device user code: exactly one accepted, one grant`, async () => {
+      const { store, server } = await setup(storage, {
+        deviceAuthorization: { verificationUri: '/device' },
+        fallback: async (request, _env, context) => {
+          const form = new URLSearchParams(await request.text());
+          try {
+            await context.approveDeviceAuthorization(form.get('user_code')!, { userId: form.get('user')! });
+            return new Response('approved');
+          } catch {
+            return new Response('refused', { status: 400 });
+          }
+        },
+      });
+      const { client } = await store.registerClient({ type: 'public', grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'] });
+      const started = await server.fetch(new Request(`${ISSUER}/device_authorization`, form({ client_id: client.clientId })));
+      const { user_code, device_code } = (await started.json()) as { user_code: string; device_code: string };
+      const responses = await Promise.all(
+        Array.from({ length: CONTENDERS }, (_, index) => server.fetch(new Request(`${ISSUER}/device`, form({ user_code, user: `user-${index}` }, { 'CF-Connecting-IP': `192.0.2.${index}` })))),
+      );
+      await Promise.all(responses.map((response) => response.arrayBuffer()));
+      expect(responses.map((response) => response.status).sort()).toEqual([200, ...Array(CONTENDERS - 1).fill(400)]);
+      const tokens = await server.fetch(new Request(`${ISSUER}/token`, form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code, client_id: client.clientId })));
+      expect(tokens.status).toBe(200);
+      expect((await store.listClientGrants(client.clientId)).grants).toHaveLength(1);
+    });
   });
 }
