@@ -28,6 +28,8 @@ export interface ResolvedClientAssertions {
   maxLifetimeSeconds: number;
   /** Fetching a client's `jwks_uri`: the metadata documents' rules and limits. */
   keys: ResolvedDocuments;
+  /** Fetched key sets of this server (per isolate), by URL. */
+  cache: Map<string, { jwks: unknown; fetchedAt: number; expiresAt: number }>;
 }
 
 const PATH = /^\/[\x21-\x7E]*$/;
@@ -104,5 +106,5 @@ export function clientAssertionsOf(value: unknown, documents: ResolvedDocuments 
     cacheMs: documents?.cacheMs ?? 3_600_000,
     maxCacheMs: documents?.maxCacheMs ?? 86_400_000,
   };
-  return { algorithms, maxLifetimeSeconds, keys };
+  return { algorithms, maxLifetimeSeconds, keys, cache: new Map() };
 }

@@ -1,7 +1,7 @@
 import type { ClientInfo } from '../../oauth/types.js';
 import { findClient } from '../client-lookup.js';
 import { DocumentError } from '../client-metadata/fetch-document.js';
-import { storeCredentials } from '../http/client-auth.js';
+import { authenticate } from '../http/client-auth.js';
 import { OAuthHttpError, invalidClient } from '../http/errors.js';
 import { Params } from '../http/params.js';
 import { requestClient } from '../http/request-client.js';
@@ -37,7 +37,7 @@ async function par(ctx: RequestContext): Promise<Response> {
     throw error;
   }
   if (!client) throw invalidClient();
-  await store.authenticateClient(...authenticateArgs(presented));
+  await authenticate(store, presented);
 
   const responseType = params.require('response_type');
   if (responseType !== 'code') throw new OAuthHttpError('unsupported_response_type', 'response_type must be code');
@@ -64,12 +64,6 @@ async function par(ctx: RequestContext): Promise<Response> {
     ttlSeconds: options.lifetimeSeconds,
   });
   return json({ request_uri: pushed.requestUri, expires_in: pushed.expiresIn }, 201);
-}
-
-/** The store's `authenticateClient` arguments for what the client presented. */
-function authenticateArgs(presented: Parameters<typeof storeCredentials>[0]): [string, string?] {
-  const { clientId, clientSecret } = storeCredentials(presented);
-  return clientSecret === undefined ? [clientId] : [clientId, clientSecret];
 }
 
 export const parEndpoint: Endpoint = {

@@ -1,4 +1,5 @@
-import { CLIENT_AUTH_METHODS, presentedClient, storeCredentials } from '../http/client-auth.js';
+import { authMethods, authSigningAlgs, storeCredentials } from '../http/client-auth.js';
+import { requestClient } from '../http/request-client.js';
 import { Params } from '../http/params.js';
 import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
 
@@ -10,8 +11,7 @@ import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
  */
 async function revoke(ctx: RequestContext): Promise<Response> {
   const params = await Params.fromForm(ctx.request, ctx.config.maxBodyBytes);
-  const client = presentedClient(ctx.request, params);
-  ctx.event.clientId = client.clientId;
+  const client = await requestClient(ctx, params);
   const hint = params.get('token_type_hint');
   const store = await ctx.store();
   await store.revokeToken({
@@ -31,6 +31,7 @@ export const revokeEndpoint: Endpoint = {
   handle: revoke,
   metadata: (config, issuer) => ({
     revocation_endpoint: endpointUrl(issuer, config.paths.revoke),
-    revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    revocation_endpoint_auth_methods_supported: authMethods(config),
+    ...authSigningAlgs(config, 'revocation_endpoint'),
   }),
 };

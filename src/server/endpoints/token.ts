@@ -1,6 +1,7 @@
 import type { OAuthStore } from '../../oauth/oauth-store.js';
 import type { TokenResult } from '../../oauth/types.js';
-import { CLIENT_AUTH_METHODS, presentedClient, storeCredentials, type PresentedClient } from '../http/client-auth.js';
+import { authMethods, authSigningAlgs, authenticate, storeCredentials, type PresentedClient } from '../http/client-auth.js';
+import { requestClient } from '../http/request-client.js';
 import { OAuthHttpError } from '../http/errors.js';
 import { Params } from '../http/params.js';
 import { json } from '../http/responses.js';
@@ -70,7 +71,7 @@ const clientCredentials: TokenGrant = {
     const resources = resourcesParam(ctx, params);
     const hook = ctx.config.hooks.onGrant;
     if (hook) {
-      const info = await store.authenticateClient(client.clientId, client.clientSecret);
+      const info = await authenticate(store, client);
       const shaped = await hook(
         { grantType: 'client_credentials', client: info, userId: info.clientId, scope: scope ?? info.scope, resources: resources ?? [] },
         ctx.env,
@@ -101,8 +102,7 @@ function tokenResponse(result: TokenResult): Response {
 /** POST /token (RFC 6749 §3.2): client authentication by Basic, by form, or none (public clients). */
 async function token(ctx: RequestContext): Promise<Response> {
   const params = await Params.fromForm(ctx.request, ctx.config.maxBodyBytes, ['resource']);
-  const client = presentedClient(ctx.request, params);
-  ctx.event.clientId = client.clientId;
+  const client = await requestClient(ctx, params);
   const type = params.require('grant_type');
   const offered = enabledGrants(ctx.config);
   const grant = offered.find((candidate) => candidate.type === type);
@@ -120,6 +120,7 @@ export const tokenEndpoint: Endpoint = {
   metadata: (config, issuer) => ({
     token_endpoint: endpointUrl(issuer, config.paths.token),
     grant_types_supported: enabledGrants(config).map((grant) => grant.type),
-    token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    token_endpoint_auth_methods_supported: authMethods(config),
+    ...authSigningAlgs(config, 'token_endpoint'),
   }),
 };
