@@ -1,7 +1,8 @@
 // The single-use steps of oauth-vault/server's opt-in flows inside workerd, on
-// D1 and on KV + Durable Object: a pushed request_uri used 50 ways at once
+// D1, on a Durable Object and on KV + Durable Object: a pushed request_uri used 50 ways at once
 // (RFC 9126), a device user code approved 50 ways at once (RFC 8628), and a
 // client assertion replayed 50 ways at once (RFC 7523). Each: exactly one wins.
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, test } from 'vitest';
 import { Keyring, OAuthStore, generateSecret } from '../../src/index.js';
 import { ISSUER, testServer, type TestServerOptions } from '../server/test-app.js';
@@ -15,7 +16,7 @@ const form = (body: Record<string, string>, headers: Record<string, string> = {}
   body: new URLSearchParams(body),
 });
 
-async function setup(storage: 'd1' | 'kv+durable-object', overrides: TestServerOptions) {
+async function setup(storage: 'd1' | 'durable-object' | 'kv+durable-object', overrides: TestServerOptions) {
   const { adapter, singleUseAdapter } = await createStorage(storage, Date.now);
   const store = new OAuthStore({ keyring: await Keyring.fromSecret(generateSecret()), adapter, ...(singleUseAdapter && { singleUseAdapter }) });
   return { store, server: testServer(store, overrides) };
@@ -26,7 +27,7 @@ async function challenge(): Promise<string> {
   return btoa(String.fromCharCode(...digest)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-for (const storage of ['d1', 'kv+durable-object'] as const) {
+for (const storage of ['d1', 'durable-object', 'kv+durable-object'] as const) {
   describe(`oauth-vault/server flows on ${storage}`, () => {
     test(`${CONTENDERS} concurrent uses of one pushed request_uri: exactly one consent page`, async () => {
       const { store, server } = await setup(storage, { pushedAuthorizationRequests: true });
@@ -68,6 +69,26 @@ for (const storage of ['d1', 'kv+durable-object'] as const) {
       const tokens = await server.fetch(new Request(`${ISSUER}/token`, form({ grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code, client_id: client.clientId })));
       expect(tokens.status).toBe(200);
       expect((await store.listClientGrants(client.clientId)).grants).toHaveLength(1);
+    });
+
+    test(`one private_key_jwt assertion presented ${CONTENDERS} times at once: exactly one authenticates`, async () => {
+      const { store, server } = await setup(storage, { clientAssertions: true });
+      const { privateKey, publicKey } = await generateKeyPair('ES256');
+      const jwk = { ...(await exportJWK(publicKey)), kid: 'k1' };
+      const { client } = await store.registerClient({ type: 'confidential', grantTypes: ['client_credentials'], jwks: { keys: [jwk] } });
+      const assertion = await new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer(client.clientId)
+        .setSubject(client.clientId)
+        .setAudience(ISSUER)
+        .setIssuedAt()
+        .setExpirationTime('1m')
+        .setJti(crypto.randomUUID())
+        .sign(privateKey);
+      const body = { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+      const responses = await Promise.all(Array.from({ length: CONTENDERS }, () => server.fetch(new Request(`${ISSUER}/token`, form(body)))));
+      await Promise.all(responses.map((response) => response.arrayBuffer()));
+      expect(responses.map((response) => response.status).sort()).toEqual([200, ...Array(CONTENDERS - 1).fill(401)]);
     });
   });
 }
