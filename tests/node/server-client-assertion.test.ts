@@ -58,19 +58,18 @@ async function setup(overrides: TestServerOptions = {}, adapters?: { inner: Stor
     const found = keySets.get(new URL(request.url).pathname);
     return found ? Response.json(found, { headers: { 'Cache-Control': 'max-age=600' } }) : new Response('not found', { status: 404 });
   });
+  // The public origin of key sets and metadata documents is served from 127.0.0.1; nothing else is reachable.
+  const localFetch = (url: string, init: RequestInit) => {
+    keyFetches.push(url);
+    if (!url.startsWith(`${KEYS_ORIGIN}/`)) return Promise.reject(new TypeError('no network in tests'));
+    return fetch(`${keysServer!.url}${url.slice(KEYS_ORIGIN.length)}`, init);
+  };
   const server = testServer(store, {
     now,
     pushedAuthorizationRequests: true,
     deviceAuthorization: { verificationUri: '/device' },
-    clientAssertions: {
-      // The key sets' public origin is served from 127.0.0.1; nothing else is reachable.
-      fetch: (url, init) => {
-        keyFetches.push(url);
-        if (!url.startsWith(`${KEYS_ORIGIN}/`)) return Promise.reject(new TypeError('no network in tests'));
-        return fetch(`${keysServer!.url}${url.slice(KEYS_ORIGIN.length)}`, init);
-      },
-      ...assertions,
-    },
+    clientAssertions: { fetch: localFetch, ...assertions },
+    clientIdMetadataDocuments: { fetch: localFetch },
     ...overrides,
   });
   const register = async (body: Record<string, unknown>) => {
@@ -217,6 +216,39 @@ describe('oauth-vault/server: private_key_jwt client authentication (RFC 7523)',
     const local = await t.store.registerClient({ type: 'confidential', grantTypes: ['client_credentials'], jwksUri: 'https://keys.localhost/jwks.json' });
     expect((await t.clientCredentials(await t.assertion({ iss: local.client.clientId, sub: local.client.clientId }))).body.error).toBe('invalid_client');
     expect(t.keyFetches).toHaveLength(2);
+  });
+
+  test('a Client ID Metadata Document with private_key_jwt: its jwks authenticate it at /par, and the pushed request reaches the consent page', async () => {
+    const t = await setup();
+    const documentUrl = `${KEYS_ORIGIN}/cimd/client.json`;
+    t.keySets.set('/cimd/client.json', {
+      client_id: documentUrl,
+      client_name: 'Keyed app',
+      redirect_uris: [REDIRECT],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks: { keys: [key.jwk] },
+    } as unknown as { keys: JWK[] });
+    const { challenge } = await pkcePair();
+    const push = async (signer: KeyPair) =>
+      t.post('/par', {
+        client_id: documentUrl,
+        response_type: 'code',
+        redirect_uri: REDIRECT,
+        code_challenge: challenge,
+        code_challenge_method: 'S256',
+        client_assertion_type: ASSERTION_TYPE,
+        client_assertion: await t.assertion({ iss: documentUrl, sub: documentUrl }, signer),
+      });
+    expect((await push(otherKey)).status).toBe(401);
+    const pushed = await push(key);
+    expect(pushed.status).toBe(201);
+    const { request_uri } = (await pushed.json()) as { request_uri: string };
+    const page = await t.server.fetch(new Request(`${ORIGIN}/authorize?${new URLSearchParams({ client_id: documentUrl, request_uri })}`));
+    expect(page.status).toBe(200);
+    expect(page.headers.get('X-Client')).toBe(documentUrl);
+    // Without a valid assertion the document client cannot authenticate: it is confidential now.
+    const bare = await t.post('/token', { grant_type: 'authorization_code', code: 'x', client_id: documentUrl });
+    expect(bare.status).toBe(401);
   });
 
   test(`one assertion presented ${CONTENDERS} times at once over real HTTP: exactly one is accepted (jti single use)`, async () => {

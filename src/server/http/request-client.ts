@@ -1,4 +1,6 @@
-import { InvalidRequestError } from '../../errors.js';
+import type { ClientInfo } from '../../oauth/types.js';
+import { findClient } from '../client-lookup.js';
+import { DocumentError } from '../client-metadata/fetch-document.js';
 import { endpointUrl, type RequestContext } from '../endpoints/endpoint.js';
 import { presentedClient, type PresentedClient } from './client-auth.js';
 import { JWT_BEARER_ASSERTION, assertedClientId, verifyClientAssertion } from './client-assertion.js';
@@ -33,7 +35,14 @@ export async function requestClient(ctx: RequestContext, params: Params): Promis
   if (clientId !== asserted || !CLIENT_ID.test(clientId)) throw invalidClient();
   ctx.event.clientId = clientId;
   const store = await ctx.store();
-  const client = await store.getClient(clientId).catch((error: unknown) => (error instanceof InvalidRequestError ? null : Promise.reject(error)));
+  let client: ClientInfo | null;
+  try {
+    // A metadata document client's keys are its document's (fetched, or from the cache).
+    client = await findClient(ctx.config, store, clientId, null, ctx.env);
+  } catch (error) {
+    if (error instanceof DocumentError) throw invalidClient();
+    throw error;
+  }
   if (!client || (client.jwks === undefined && client.jwksUri === undefined)) throw invalidClient();
   const called = `${ctx.url.origin}${ctx.url.pathname}`;
   await verifyClientAssertion(options, store, client, {
