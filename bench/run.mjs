@@ -24,7 +24,7 @@ const root = join(here, '..');
 const out = join(here, '.build');
 
 const SECTIONS = [
-  { id: 'floor', timeoutMs: 150_000 },
+  { id: 'floor', timeoutMs: 300_000 },
   { id: 'provider', timeoutMs: 200_000 },
   { id: 'durable-objects', timeoutMs: 150_000 },
   { id: 'browser', timeoutMs: 120_000 },

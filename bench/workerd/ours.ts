@@ -4,10 +4,11 @@ import { createAuthorizationServer, type AuthorizationServer } from '../../src/s
 /**
  * Our side of the HTTP-level cycle: `oauth-vault/server` itself, configured
  * like the provider in theirs.ts for one Worker that is both authorization
- * server and resource: `/authorize` is the app's page, and the user is
- * already signed in, so it completes the request at once; `/api` is the
- * protected resource (a token without an audience is accepted, as the
- * provider's is).
+ * server and resource: the user is already signed in and has consented, so
+ * the app approves at once (`autoApprove`: the code is issued without a
+ * page or a session, as the provider's app calls its `completeAuthorization`
+ * straight from its handler); `/api` is the protected resource (a token
+ * without an audience is accepted, as the provider's is).
  */
 const servers = new WeakMap<OAuthStore, AuthorizationServer>();
 
@@ -18,8 +19,8 @@ export function ourServer(store: OAuthStore): AuthorizationServer {
       store,
       issuer: 'https://as.bench.test',
       scopes: ['read'],
-      authorize: (request, authorization, _env, context) =>
-        context.completeAuthorization(authorization.handle, { userId: new URL(request.url).searchParams.get('user') ?? 'user' }),
+      autoApprove: (request) => ({ userId: new URL(request.url).searchParams.get('user') ?? 'user' }),
+      authorize: () => new Response('the bench user is always signed in', { status: 500 }),
       protect: [{ path: '/api', requireAudience: false, handler: (_request, _env, auth) => Response.json({ sub: auth.userId }) }],
     });
     servers.set(store, server);

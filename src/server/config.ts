@@ -18,6 +18,7 @@ export interface ServerConfig<Env = unknown, User = unknown> {
   issuer: string | undefined;
   scopes: readonly string[] | undefined;
   authorize: AuthorizationServerOptions<Env, User>['authorize'];
+  autoApprove: AuthorizationServerOptions<Env, User>['autoApprove'];
   protect: readonly ResolvedResource<Env, User>[];
   fallback: AuthorizationServerOptions<Env, User>['fallback'];
   registration: ResolvedRegistration<Env>;
@@ -204,6 +205,7 @@ export function resolveConfig<Env, User>(input: AuthorizationServerOptions<Env, 
     issuer: issuerOf(options.issuer),
     scopes: options.scopes === undefined ? undefined : stringList('options.scopes', options.scopes, SCOPE_TOKEN),
     authorize: options.authorize as ServerConfig<Env, User>['authorize'],
+    autoApprove: optionalFunction('options.autoApprove', options.autoApprove),
     protect: resourcesOf<Env, User>(options.protect),
     fallback: optionalFunction('options.fallback', options.fallback),
     registration: registrationOf<Env>(options.registration),

@@ -13,6 +13,7 @@ export type {
   AppHandler,
   AuthContext,
   AuthorizationDecision,
+  AuthorizationRequest,
   AuthorizationDenial,
   AuthorizationServerOptions,
   ClientAssertionOptions,

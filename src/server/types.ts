@@ -83,13 +83,8 @@ export interface PendingDeviceAuthorization {
   decided: boolean;
 }
 
-/** An authorization request the library validated and keeps in a single-use session until the app decides. */
-export interface PendingAuthorization {
-  /**
-   * The session handle: secret (256 random bits), single use, valid about ten
-   * minutes. Put it in your consent form (a POST body, not a URL).
-   */
-  handle: string;
+/** An authorization request the library validated: who asks, for what, and where the answer goes. */
+export interface AuthorizationRequest {
   client: {
     clientId: string;
     /** Its display name (from registration or its metadata document); may be absent. */
@@ -104,6 +99,15 @@ export interface PendingAuthorization {
   scope: string[];
   /** The resources (RFC 8707 audiences) the client asked for. */
   resources: string[];
+}
+
+/** An authorization request the library validated and keeps in a single-use session until the app decides. */
+export interface PendingAuthorization extends AuthorizationRequest {
+  /**
+   * The session handle: secret (256 random bits), single use, valid about ten
+   * minutes. Put it in your consent form (a POST body, not a URL).
+   */
+  handle: string;
   expiresAt: number;
 }
 
@@ -291,6 +295,15 @@ export interface AuthorizationServerOptions<Env = unknown, User = unknown> {
    * `context.denyAuthorization(handle)` from the route your page posts to.
    */
   authorize: (request: Request, authorization: PendingAuthorization, env: Env, context: ServerContext) => Response | Promise<Response>;
+  /**
+   * The fast path for a user who needs no page (already signed in, consent
+   * on record, a first-party client): called with the validated request
+   * before any session is kept. Return a decision and the server issues the
+   * code at once (one atomic call to the store, no session) and redirects
+   * back to the client; return null to go on to `authorize`. The decision is
+   * checked as `completeAuthorization`'s is, and `onGrant` still runs.
+   */
+  autoApprove?: (request: Request, authorization: AuthorizationRequest, env: Env) => AuthorizationDecision | null | Promise<AuthorizationDecision | null>;
   /** Your protected API routes, each behind the bearer-token guard, each with its RFC 9728 metadata. */
   protect?: ProtectedResourceOptions<Env, User>[];
   /** Every other request (your pages, your consent form's POST, static assets). Default: 404. */

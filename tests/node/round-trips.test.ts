@@ -6,6 +6,7 @@ import { memoryAdapter } from '../../adapters/memory/index.js';
 import { Keyring, OAuthStore, generateSecret } from '../../src/index.js';
 import type { StorageAdapter } from '../../src/storage/index.js';
 import { createTestClock } from '../../src/storage/conformance/index.js';
+import { createAuthorizationServer } from '../../src/server/index.js';
 import { pkcePair } from '../oauth/oauth-store-helpers.js';
 
 type Counts = Record<string, number>;
@@ -92,5 +93,33 @@ describe('storage round trips per operation (KV-like adapter for clients, atomic
     const contenders = 20;
     await Promise.allSettled(Array.from({ length: contenders }, () => store.exchangeAuthorizationCode({ clientId: client.clientId, code, redirectUri: 'https://app.example/cb', codeVerifier: verifier })));
     expect(single.take()).toEqual({ batch: contenders + (contenders - 1) });
+  });
+});
+
+describe('storage round trips of /authorize through oauth-vault/server', () => {
+  test('autoApprove issues the code with one call to the grant store (no session); the consent page flow costs three', async () => {
+    const clock = createTestClock();
+    const main = counting(memoryAdapter({ now: clock.now }));
+    const single = counting(memoryAdapter({ now: clock.now }));
+    const store = new OAuthStore({ keyring: await Keyring.fromSecret(generateSecret()), adapter: main.adapter, singleUseAdapter: single.adapter, now: clock.now });
+    const { client } = await store.registerClient({ type: 'public', redirectUris: ['https://app.example/cb'] });
+    const { challenge } = await pkcePair();
+    const query = new URLSearchParams({ response_type: 'code', client_id: client.clientId, redirect_uri: 'https://app.example/cb', code_challenge: challenge, code_challenge_method: 'S256' });
+    const authorize = async (autoApprove: boolean) => {
+      const server = createAuthorizationServer({
+        store,
+        now: clock.now,
+        autoApprove: () => (autoApprove ? { userId: 'u' } : null),
+        authorize: (_request, authorization, _env, context) => context.completeAuthorization(authorization.handle, { userId: 'u' }),
+      });
+      main.take();
+      single.take();
+      const response = await server.fetch(new Request(`https://as.example/authorize?${query}`));
+      expect(new URL(response.headers.get('Location')!).searchParams.get('code')).toMatch(/^ovc_/);
+      return { main: main.take(), single: single.take() };
+    };
+    // The client is read fresh at every authorization request; the grant store sees the writes.
+    expect(await authorize(true)).toEqual({ main: { get: 1 }, single: { batch: 1 } });
+    expect(await authorize(false)).toEqual({ main: { get: 1 }, single: { batch: 3 } });
   });
 });

@@ -207,6 +207,72 @@ describe('oauth-vault/server: hooks and events', () => {
   });
 });
 
+describe('oauth-vault/server: autoApprove (no page, no session)', () => {
+  const authorizeQuery = async (clientId: string, query: Record<string, string> = {}) => {
+    const { verifier, challenge } = await pkcePair();
+    return { verifier, query: new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT, code_challenge: challenge, code_challenge_method: 'S256', state: 'st', ...query }) };
+  };
+
+  test('a decision issues the code at once: back to the client with code, state and iss; the code redeems for the decided user and scope', async () => {
+    const seen: unknown[] = [];
+    const s = await setup({
+      autoApprove: (_request, authorization) => {
+        seen.push(authorization);
+        return { userId: 'returning-user', scope: ['profile'], props: { fast: true } };
+      },
+      authorize: () => {
+        throw new Error('the page must not be shown');
+      },
+    });
+    const { client } = await s.store.registerClient({ type: 'public', redirectUris: [REDIRECT], name: 'App' });
+    const { verifier, query } = await authorizeQuery(client.clientId, { scope: 'profile email', resource: 'https://as.example.test/mcp' });
+    const back = await s.send(`/authorize?${query}`);
+    expect(back.status).toBe(302);
+    const location = new URL(back.headers.get('Location')!);
+    expect(location.origin + location.pathname).toBe(REDIRECT);
+    expect(Object.fromEntries(location.searchParams)).toMatchObject({ state: 'st', iss: ISSUER, code: expect.stringMatching(/^ovc_/) });
+    expect(seen).toEqual([
+      { client: { clientId: client.clientId, name: 'App', type: 'public', metadataDocument: false }, redirectUri: REDIRECT, scope: ['profile', 'email'], resources: ['https://as.example.test/mcp'] },
+    ]);
+    const tokens = (await (await s.form('/token', { grant_type: 'authorization_code', code: location.searchParams.get('code')!, code_verifier: verifier, redirect_uri: REDIRECT, client_id: client.clientId })).json()) as { access_token: string; scope: string };
+    expect(tokens.scope).toBe('profile');
+    expect(await s.store.validateAccessToken(tokens.access_token)).toMatchObject({ userId: 'returning-user', scope: ['profile'], props: { fast: true } });
+    expect(s.events.find((event) => event.endpoint === 'authorize')).toMatchObject({ outcome: 'ok', status: 302, clientId: client.clientId });
+  });
+
+  test('null goes on to the page and its single-use session', async () => {
+    const s = await setup({ autoApprove: () => null });
+    const { client } = await s.store.registerClient({ type: 'public', redirectUris: [REDIRECT] });
+    const { location } = await s.signIn(client.clientId);
+    expect(location.searchParams.get('code')).toMatch(/^ovc_/);
+  });
+
+  test('onGrant still decides: a veto goes back as access_denied and nothing is issued', async () => {
+    const s = await setup({ autoApprove: () => ({ userId: 'banned' }), hooks: { onGrant: (grant) => (grant.userId === 'banned' ? false : undefined) } });
+    const { client } = await s.store.registerClient({ type: 'public', redirectUris: [REDIRECT] });
+    const { query } = await authorizeQuery(client.clientId);
+    const location = new URL((await s.send(`/authorize?${query}`)).headers.get('Location')!);
+    expect(Object.fromEntries(location.searchParams)).toMatchObject({ error: 'access_denied', state: 'st', iss: ISSUER });
+    expect((await s.store.listGrants('banned')).grants).toEqual([]);
+  });
+
+  test('a decision beyond the request is refused with the field named and no code issued', async () => {
+    const s = await setup({ autoApprove: () => ({ userId: 'u', scope: ['profile', 'notes'] }) });
+    const { client } = await s.store.registerClient({ type: 'public', redirectUris: [REDIRECT] });
+    const { query } = await authorizeQuery(client.clientId, { scope: 'profile' });
+    const answer = await s.send(`/authorize?${query}`);
+    expect(answer.status).toBe(400);
+    expect(answer.headers.get('Location')).toBeNull();
+    expect(await answer.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringContaining('scope') });
+    expect((await s.store.listGrants('u')).grants).toEqual([]);
+  });
+
+  test('the option must be a function', async () => {
+    const store = new OAuthStore({ keyring: await Keyring.fromSecret(generateSecret()), adapter: memoryAdapter() });
+    expect(() => createAuthorizationServer({ store, authorize: () => new Response(), autoApprove: 'yes' as never })).toThrow(expect.objectContaining({ field: 'options.autoApprove' }));
+  });
+});
+
 describe('oauth-vault/server: options', () => {
   test('bad options are refused at construction, naming the option', async () => {
     const store = new OAuthStore({ keyring: await Keyring.fromSecret(generateSecret()), adapter: memoryAdapter() });

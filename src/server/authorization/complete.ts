@@ -13,7 +13,7 @@ function back(ctx: RequestContext, session: SessionInfo, params: Record<string, 
   return redirect(session.redirectUri, { ...params, state: session.state, iss: ctx.issuer });
 }
 
-function report(ctx: RequestContext, started: number, clientId: string, outcome: string): void {
+export function report(ctx: RequestContext, started: number, clientId: string, outcome: string): void {
   reportEvent(ctx.config, ctx.env, ctx.waitUntil, {
     endpoint: 'authorization',
     outcome,
@@ -27,12 +27,12 @@ function report(ctx: RequestContext, started: number, clientId: string, outcome:
 }
 
 /** The scope to grant: the decision's, within the request's (or within `scopes_supported` when the request named none) and the client's. */
-function grantedScope(ctx: RequestContext, session: SessionInfo, client: ClientInfo, decided: unknown): string[] {
-  if (decided === undefined) return session.scope;
+function grantedScope(ctx: RequestContext, requested: string[], client: ClientInfo, decided: unknown): string[] {
+  if (decided === undefined) return requested;
   if (!Array.isArray(decided) || decided.some((item) => typeof item !== 'string')) throw new InvalidRequestError('scope', 'must be an array of strings');
-  const limit = session.scope.length > 0 ? session.scope : ctx.config.scopes;
+  const limit = requested.length > 0 ? requested : ctx.config.scopes;
   if (limit !== undefined && decided.some((item) => !limit.includes(item))) {
-    throw new InvalidRequestError('scope', session.scope.length > 0 ? 'must be within the scope the client requested' : 'must be within scopes_supported');
+    throw new InvalidRequestError('scope', requested.length > 0 ? 'must be within the scope the client requested' : 'must be within scopes_supported');
   }
   if (client.scope.length > 0 && decided.some((item) => !client.scope.includes(item))) {
     throw new InvalidRequestError('scope', 'must be within the scope the client is registered for');
@@ -40,8 +40,29 @@ function grantedScope(ctx: RequestContext, session: SessionInfo, client: ClientI
   return [...new Set(decided as string[])];
 }
 
-/** Thrown inside the store's decision when the `onGrant` hook vetoes: nothing is written. */
-class Vetoed extends Error {}
+/** Thrown when the `onGrant` hook vetoes: nothing is written. */
+export class Vetoed extends Error {}
+
+/**
+ * The app's decision made into the grant to issue: the scope checked, then
+ * shaped (or vetoed, by throwing {@link Vetoed}) by the `onGrant` hook.
+ */
+export async function decideGrant(
+  ctx: RequestContext,
+  requested: { scope: string[]; resources: string[] },
+  client: ClientInfo,
+  decision: AuthorizationDecision,
+): Promise<{ userId: string; scope: string[]; props?: unknown }> {
+  let scope = grantedScope(ctx, requested.scope, client, decision.scope);
+  let props = decision.props;
+  const shaped = await ctx.config.hooks.onGrant?.({ grantType: 'authorization_code', client, userId: decision.userId, scope, resources: requested.resources, props }, ctx.env);
+  if (shaped === false) throw new Vetoed();
+  if (shaped) {
+    if (shaped.scope !== undefined) scope = grantedScope(ctx, requested.scope, client, shaped.scope);
+    if ('props' in shaped) props = shaped.props;
+  }
+  return { userId: decision.userId, scope, ...(props !== undefined && { props }) };
+}
 
 /**
  * Completes a pending authorization. Everything the app decided is checked
@@ -55,17 +76,9 @@ export async function completeAuthorization(ctx: RequestContext, store: OAuthSto
   if (typeof handle !== 'string') throw unusableHandle();
   let seen: { session: SessionInfo; client: ClientInfo } | undefined;
   try {
-    const { code, session } = await store.completeAuthorization(handle, async (session, client) => {
+    const { code, session } = await store.completeAuthorization(handle, (session, client) => {
       seen = { session, client };
-      let scope = grantedScope(ctx, session, client, decision.scope);
-      let props = decision.props;
-      const shaped = await ctx.config.hooks.onGrant?.({ grantType: 'authorization_code', client, userId: decision.userId, scope, resources: session.resources ?? [], props }, ctx.env);
-      if (shaped === false) throw new Vetoed();
-      if (shaped) {
-        if (shaped.scope !== undefined) scope = grantedScope(ctx, session, client, shaped.scope);
-        if ('props' in shaped) props = shaped.props;
-      }
-      return { userId: decision.userId, scope, ...(props !== undefined && { props }) };
+      return decideGrant(ctx, { scope: session.scope, resources: session.resources ?? [] }, client, decision);
     });
     report(ctx, started, session.clientId, 'ok');
     return back(ctx, session, { code });

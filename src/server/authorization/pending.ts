@@ -2,23 +2,26 @@ import { InvalidRequestError } from '../../errors.js';
 import type { OAuthStore } from '../../oauth/oauth-store.js';
 import type { ClientInfo, SessionInfo } from '../../oauth/types.js';
 import { serverRegistration } from '../client-registration.js';
-import type { PendingAuthorization } from '../types.js';
+import type { AuthorizationRequest, PendingAuthorization } from '../types.js';
 
-/** What the app's UI sees of a validated authorization request. */
-export function toPending(session: SessionInfo, client: ClientInfo, metadataDocument: boolean): PendingAuthorization {
+/** What the app sees of a validated authorization request. */
+export function describeRequest(client: ClientInfo, redirectUri: string, scope: string[], resources: string[]): AuthorizationRequest {
   return {
-    handle: session.sessionId,
     client: {
       clientId: client.clientId,
       ...(client.name !== undefined && { name: client.name }),
       type: client.type,
-      metadataDocument,
+      metadataDocument: serverRegistration(client)?.via === 'metadata-document',
     },
-    redirectUri: session.redirectUri,
-    scope: session.scope,
-    resources: session.resources ?? [],
-    expiresAt: session.expiresAt,
+    redirectUri,
+    scope,
+    resources,
   };
+}
+
+/** What the app's UI sees of a request kept in a session. */
+export function toPending(session: SessionInfo, client: ClientInfo): PendingAuthorization {
+  return { handle: session.sessionId, ...describeRequest(client, session.redirectUri, session.scope, session.resources ?? []), expiresAt: session.expiresAt };
 }
 
 /** The refusal for every handle that cannot be used, whatever the reason. */
@@ -42,5 +45,5 @@ export async function getPending(store: OAuthStore, handle: string): Promise<Pen
   const session = await openSession(store, handle);
   if (!session) return null;
   const client = await store.getClient(session.clientId);
-  return client ? toPending(session, client, serverRegistration(client)?.via === 'metadata-document') : null;
+  return client ? toPending(session, client) : null;
 }

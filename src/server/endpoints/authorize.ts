@@ -1,11 +1,11 @@
 import { InvalidRequestError } from '../../errors.js';
 import type { OAuthStore } from '../../oauth/oauth-store.js';
 import type { ClientInfo, CreateSessionParams } from '../../oauth/types.js';
-import { toPending } from '../authorization/pending.js';
+import { approveAtOnce } from '../authorization/auto-approve.js';
+import { describeRequest, toPending } from '../authorization/pending.js';
 import { requiresPushedRequests, takePushed } from '../authorization/pushed.js';
 import { findClient } from '../client-lookup.js';
 import { DocumentError } from '../client-metadata/fetch-document.js';
-import { serverRegistration } from '../client-registration.js';
 import { toOAuthError } from '../http/errors.js';
 import { Params } from '../http/params.js';
 import { defaultErrorPage, redirect } from '../http/responses.js';
@@ -105,7 +105,11 @@ async function authorize(ctx: RequestContext): Promise<Response> {
   }, fail);
 }
 
-/** Keeps a checked request in a single-use session and hands it to the app's consent UI. */
+/**
+ * A checked request (from the URL or pushed): approved at once when the
+ * app's `autoApprove` decides without a page, else kept in a single-use
+ * session and handed to the app's consent UI.
+ */
 async function startSession(
   ctx: RequestContext,
   store: OAuthStore,
@@ -113,6 +117,16 @@ async function startSession(
   request: CreateSessionParams,
   fail: (error: string, description: string) => Response,
 ): Promise<Response> {
+  const autoApprove = ctx.config.autoApprove;
+  const scope = request.scope ?? [];
+  const resources = request.resources ?? [];
+  if (autoApprove) {
+    const decision = await autoApprove(ctx.request, describeRequest(client, request.redirectUri, scope, resources), ctx.env);
+    if (decision) {
+      const validated = { redirectUri: request.redirectUri, redirectUriExplicit: request.redirectUriExplicit !== false, scope, resources, codeChallenge: request.codeChallenge!, state: request.state };
+      return approveAtOnce(ctx, store, client, validated, decision);
+    }
+  }
   let session;
   try {
     session = await store.createSession(request);
@@ -124,8 +138,7 @@ async function startSession(
     }
     return fail(oauth.error, oauth.description);
   }
-  const pending = toPending(session, client, serverRegistration(client)?.via === 'metadata-document');
-  return ctx.config.authorize(ctx.request, pending, ctx.env, await ctx.app());
+  return ctx.config.authorize(ctx.request, toPending(session, client), ctx.env, await ctx.app());
 }
 
 /**
