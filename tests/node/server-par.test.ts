@@ -178,6 +178,25 @@ describe('oauth-vault/server: pushed authorization requests (RFC 9126)', () => {
     expect(unknown.status).toBe(400);
   });
 
+  test('autoApprove applies to a pushed request too: straight back to the pushed redirect URI with a code and the pushed state', async () => {
+    const seen: string[] = [];
+    const t = await setup({
+      pushedAuthorizationRequests: true,
+      autoApprove: (_request, authorization) => {
+        seen.push(`${authorization.client.clientId} ${authorization.scope.join(',')}`);
+        return { userId: 'carol' };
+      },
+    });
+    const { request_uri } = await t.pushed();
+    const answer = await t.server.fetch(new Request(t.authorizeUrl({ client_id: t.confidential.client.clientId, request_uri })));
+    expect(answer.status).toBe(302);
+    const back = new URL(answer.headers.get('Location')!);
+    expect(`${back.origin}${back.pathname}`).toBe(REDIRECT);
+    expect(back.searchParams.get('state')).toBe('pushed-state');
+    expect(back.searchParams.get('code')).toBeTruthy();
+    expect(seen).toEqual([`${t.confidential.client.clientId} profile`]);
+  });
+
   test('a server that requires pushing refuses a plain /authorize (back to the client with invalid_request); pushed requests still work', async () => {
     const t = await setup({ pushedAuthorizationRequests: { required: true } });
     const { challenge } = await pkcePair();
