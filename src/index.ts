@@ -56,6 +56,7 @@ export { REQUEST_URI_PREFIX } from './oauth/pushed-requests.js';
 export { DEVICE_CODE_GRANT, MAX_USER_CODE_ATTEMPTS } from './oauth/grants/device-code.js';
 export { SIGNING_ALGORITHMS, jwkThumbprint, type PublicJwk, type SigningAlgorithm, type SigningKey } from './oauth/signing-keys.js';
 export type { Revocation } from './oauth/revocation-list.js';
+export type { ClientJwks } from './oauth/client-keys.js';
 export type {
   AccessTokenInfo,
   ApproveDeviceAuthorizationParams,

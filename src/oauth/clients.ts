@@ -15,6 +15,7 @@ import {
   requireRedirectUris,
   requireResources,
 } from './input.js';
+import { optionalClientKeys } from './client-keys.js';
 import { readPageOptions } from './paging.js';
 import type { ClientRecord } from './record-kinds.js';
 import { LOOKUP, matchesAny } from './tokens.js';
@@ -78,7 +79,7 @@ async function writeClient(
 
 export async function registerClient(ctx: StoreContext, input: RegisterClientParams): Promise<RegisterClientResult> {
   const p = params('params', input);
-  onlyKeys('params', p, ['clientId', 'type', 'redirectUris', 'name', 'grantTypes', 'scope', 'resources', 'metadata']);
+  onlyKeys('params', p, ['clientId', 'type', 'redirectUris', 'name', 'grantTypes', 'scope', 'resources', 'metadata', 'jwks', 'jwksUri']);
   const chosenId = p.clientId === undefined ? undefined : requireId('clientId', p.clientId);
   if (p.type !== 'public' && p.type !== 'confidential') throw new InvalidRequestError('type', 'must be "public" or "confidential"');
   const grantTypes = optionalGrantTypes('grantTypes', p.grantTypes, knownGrantTypes(ctx)) ?? ['authorization_code', 'refresh_token'];
@@ -88,10 +89,13 @@ export async function registerClient(ctx: StoreContext, input: RegisterClientPar
   const scope = optionalScope('scope', p.scope) ?? [];
   const resources = p.resources === undefined ? [] : requireResources('resources', p.resources);
   const metadata = optionalJson('metadata', p.metadata);
+  const keys = optionalClientKeys(p);
+  if (keys && p.type !== 'confidential') throw new InvalidRequestError(keys.jwks ? 'jwks' : 'jwksUri', 'applies to confidential clients only');
 
   const clientId = chosenId ?? randomId(16);
   const now = ctx.now();
-  const secret = p.type === 'confidential' ? await newSecret(ctx, clientId) : undefined;
+  // A client with keys authenticates with signed assertions (private_key_jwt): it gets no secret.
+  const secret = p.type === 'confidential' && !keys ? await newSecret(ctx, clientId) : undefined;
   const record: ClientRecord = {
     type: p.type,
     ...(name !== undefined && { name }),
@@ -100,6 +104,7 @@ export async function registerClient(ctx: StoreContext, input: RegisterClientPar
     scope,
     resources,
     ...(metadata !== undefined && { metadata }),
+    ...keys,
     ...(secret && { secretLookup: secret.lookup }),
     createdAt: now,
     updatedAt: now,
@@ -120,7 +125,7 @@ export async function getClient(ctx: StoreContext, clientIdInput: string): Promi
 export async function updateClient(ctx: StoreContext, clientIdInput: string, input: UpdateClientParams): Promise<UpdateClientResult> {
   const clientId = requireId('clientId', clientIdInput);
   const p = params('params', input);
-  onlyKeys('params', p, ['name', 'redirectUris', 'grantTypes', 'scope', 'resources', 'metadata', 'rotateSecret']);
+  onlyKeys('params', p, ['name', 'redirectUris', 'grantTypes', 'scope', 'resources', 'metadata', 'jwks', 'jwksUri', 'rotateSecret']);
   const name = optionalString('name', p.name, { max: MAX_NAME });
   const redirectUris = p.redirectUris === undefined ? undefined : requireRedirectUris('redirectUris', p.redirectUris, 0);
   const grantTypes = optionalGrantTypes('grantTypes', p.grantTypes, knownGrantTypes(ctx));
@@ -128,16 +133,21 @@ export async function updateClient(ctx: StoreContext, clientIdInput: string, inp
   const resources = p.resources === undefined ? undefined : requireResources('resources', p.resources);
   const metadata = optionalJson('metadata', p.metadata);
   const rotateSecret = p.rotateSecret === undefined ? false : requireBoolean('rotateSecret', p.rotateSecret);
+  const keys = optionalClientKeys(p);
 
   const existing = await ctx.records.client.get(clientId);
   if (!existing) throw new InvalidClientError('unknown client');
-  if (rotateSecret && existing.data.type !== 'confidential') {
-    throw new InvalidRequestError('rotateSecret', 'applies to confidential clients only');
+  const keyed = existing.data.jwks !== undefined || existing.data.jwksUri !== undefined;
+  if (rotateSecret && (existing.data.type !== 'confidential' || keyed)) {
+    throw new InvalidRequestError('rotateSecret', 'applies to confidential clients with a secret only');
   }
+  // Keys replace keys: a client does not switch between a secret and private_key_jwt.
+  if (keys && !keyed) throw new InvalidRequestError(keys.jwks ? 'jwks' : 'jwksUri', 'applies to clients registered with keys (private_key_jwt) only');
   checkRedirectUrisFor(grantTypes ?? existing.data.grantTypes, redirectUris ?? existing.data.redirectUris);
   const secret = rotateSecret ? await newSecret(ctx, clientId) : undefined;
+  const { jwks: _jwks, jwksUri: _jwksUri, ...kept } = existing.data;
   const record: ClientRecord = {
-    ...existing.data,
+    ...(keys ? { ...kept, ...keys } : existing.data),
     ...(name !== undefined && { name }),
     ...(redirectUris !== undefined && { redirectUris }),
     ...(grantTypes !== undefined && { grantTypes }),
@@ -197,16 +207,23 @@ const NO_SECRET = 'x'.repeat(43);
  * (without early exit) whether or not the client exists or has a secret, and
  * every failure is the same `InvalidClientError`.
  */
-export async function authenticateClient(ctx: StoreContext, clientIdInput: unknown, secretInput: unknown): Promise<ClientInfo> {
+export async function authenticateClient(ctx: StoreContext, clientIdInput: unknown, secretInput: unknown, assertionInput?: unknown): Promise<ClientInfo> {
   const clientId = requireId('clientId', clientIdInput);
   const secret = optionalSecret('clientSecret', secretInput);
+  const assertionVerified = assertionInput === undefined ? false : requireBoolean('clientAssertionVerified', assertionInput);
   const [record, candidates] = await Promise.all([
     readClient(ctx, clientId),
     ctx.keyring.lookupIds(LOOKUP.clientSecret(clientId), secret ?? ''),
   ]);
   const stored = record?.data.secretLookup ?? NO_SECRET;
   const secretMatches = matchesAny(stored, candidates);
-  const ok = record !== null && (record.data.type === 'confidential' ? secret !== undefined && secretMatches : secret === undefined);
+  const keyed = record !== null && (record.data.jwks !== undefined || record.data.jwksUri !== undefined);
+  // Keys (private_key_jwt): a verified assertion and no secret; a secret: that secret and no assertion; public: neither.
+  const ok =
+    record !== null &&
+    (keyed
+      ? assertionVerified && secret === undefined
+      : !assertionVerified && (record.data.type === 'confidential' ? secret !== undefined && secretMatches : secret === undefined));
   if (!ok) throw new InvalidClientError('client authentication failed');
   const current = candidates[0]!;
   if (secret !== undefined && stored !== current && ctx.adapter.capabilities.atomic) {

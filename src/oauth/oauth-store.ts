@@ -32,6 +32,7 @@ import {
   type PushedAuthorizationRequest,
   type AuditEventType,
   type CleanupResult,
+  type ClientCredentials,
   type ClientCredentialsParams,
   type ClientInfo,
   type CreateAuthorizationCodeParams,
@@ -126,9 +127,14 @@ export class OAuthStore {
   listClients(options?: PageOptions): Promise<ListClientsResult> {
     return listClients(this.#ctx, options);
   }
-  /** Constant-time client authentication; every failure is the same `InvalidClientError`. */
-  authenticateClient(clientId: string, clientSecret?: string): Promise<ClientInfo> {
-    return authenticateClient(this.#ctx, clientId, clientSecret);
+  /**
+   * Constant-time client authentication; every failure is the same
+   * `InvalidClientError`. A `private_key_jwt` client (registered with keys)
+   * passes `{ clientAssertionVerified: true }` once its assertion is verified
+   * (see {@link ClientCredentials}).
+   */
+  authenticateClient(clientId: string, clientSecret?: string, options?: { clientAssertionVerified?: boolean }): Promise<ClientInfo> {
+    return authenticateClient(this.#ctx, clientId, clientSecret, options?.clientAssertionVerified);
   }
 
   createSession(params: CreateSessionParams): Promise<SessionInfo> {

@@ -61,9 +61,10 @@ export async function takePushedAuthorizationRequest(ctx: StoreContext, requestU
     tx.delete(ctx.records.pushed, id, { ifPresent: true });
     const outcome = await tx.commit();
     if (!outcome.ok) continue;
-    const record = (await outcome.read<PushedRecord>(read))!.data;
-    if (record.clientId !== clientId) refused();
-    const { expiresAt: _expires, ...request } = record;
+    // Deleted, but logically expired already (physical expiry is only cleanup): refused like an unknown one.
+    const record = (await outcome.read<PushedRecord>(read))?.data;
+    if (!record || record.clientId !== clientId) refused();
+    const { expiresAt: _expires, ...request } = record!;
     return request;
   }
   return refused();

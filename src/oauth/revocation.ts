@@ -16,12 +16,12 @@ import type { ClientInfo, RevokeTokenParams } from './types.js';
  */
 export async function revokeToken(ctx: StoreContext, input: RevokeTokenParams): Promise<void> {
   const p = params('params', input);
-  onlyKeys('params', p, ['token', 'tokenTypeHint', 'clientId', 'clientSecret']);
+  onlyKeys('params', p, ['token', 'tokenTypeHint', 'clientId', 'clientSecret', 'clientAssertionVerified']);
   const token = requireToken('token', p.token);
   if (p.tokenTypeHint !== undefined && p.tokenTypeHint !== 'access_token' && p.tokenTypeHint !== 'refresh_token') {
     throw new InvalidRequestError('tokenTypeHint', 'must be "access_token" or "refresh_token"');
   }
-  const client = await authenticateClient(ctx, p.clientId, p.clientSecret);
+  const client = await authenticateClient(ctx, p.clientId, p.clientSecret, p.clientAssertionVerified);
   // Our tokens are tagged, so the hint is never needed to find them (RFC 7009 §2.1 allows ignoring it).
   const kind = kindOf(token);
   if (kind === 'access' || kind === 'refresh') await revoke(ctx, client, token, kind);

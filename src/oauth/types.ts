@@ -1,3 +1,4 @@
+import type { ClientJwks } from './client-keys.js';
 import type { StorageAdapter } from '../storage/contract.js';
 import type { Keyring } from '../crypto/keyring.js';
 import type { GrantHandler } from './grants/handler.js';
@@ -133,6 +134,10 @@ export interface ClientInfo {
   resources: string[];
   /** App data (JSON), stored encrypted. */
   metadata?: unknown;
+  /** `private_key_jwt` (RFC 7523): the client's public keys; such a client has no secret. */
+  jwks?: ClientJwks;
+  /** `private_key_jwt`: where the client's public keys are published (https). */
+  jwksUri?: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -158,6 +163,14 @@ export interface RegisterClientParams {
   resources?: string[];
   /** App data (JSON, at most 16 KiB), stored encrypted. */
   metadata?: unknown;
+  /**
+   * `private_key_jwt` (RFC 7523): a confidential client that authenticates
+   * with assertions signed by one of these public keys (at most 20; EC, RSA
+   * or OKP), instead of a secret: none is issued. At most one of `jwks` and `jwksUri`.
+   */
+  jwks?: ClientJwks;
+  /** `private_key_jwt`: an https URL where the client publishes its JWK Set. */
+  jwksUri?: string;
 }
 
 export interface RegisterClientResult {
@@ -173,6 +186,9 @@ export interface UpdateClientParams {
   scope?: string[];
   resources?: string[];
   metadata?: unknown;
+  /** Replace a `private_key_jwt` client's keys (one of the two). */
+  jwks?: ClientJwks;
+  jwksUri?: string;
   /** Issue a new secret (confidential clients); the old one stops working. */
   rotateSecret?: boolean;
 }
@@ -315,6 +331,13 @@ export interface ClientCredentials {
   clientId: string;
   /** Confidential clients only. */
   clientSecret?: string;
+  /**
+   * RFC 7523: the caller verified a `private_key_jwt` client assertion for
+   * `clientId` (signature by one of the client's registered keys, `aud`,
+   * `exp`, single-use `jti`); the server subpath does this. Accepted only
+   * for a client registered with `jwks` or `jwksUri`, and never with a secret.
+   */
+  clientAssertionVerified?: boolean;
 }
 
 export interface DpopBinding {

@@ -1,6 +1,7 @@
 import { InvalidRequestError } from '../errors.js';
 import { OAuthStore } from '../oauth/oauth-store.js';
 import { completeAuthorization, denyAuthorization } from './authorization/complete.js';
+import { deviceHelpers } from './authorization/device.js';
 import { getPending } from './authorization/pending.js';
 import { resolveConfig, type ResolvedResource, type ServerConfig } from './config.js';
 import type { Endpoint, EventDraft, RequestContext } from './endpoints/endpoint.js';
@@ -120,6 +121,7 @@ export function createAuthorizationServer<Env = unknown, User = unknown>(options
     completeAuthorization: async (handle, decision) => completeAuthorization(ctx, await ctx.store(), handle, decision),
     denyAuthorization: async (handle, denial) => denyAuthorization(ctx, await ctx.store(), handle, denial),
     waitUntil: ctx.waitUntil,
+    ...deviceHelpers(ctx),
   });
 
   /** Any error as the RFC answer; the unexpected ones go to the `onError` hook, never into the answer. */

@@ -10,7 +10,8 @@ import type { ServerConfig } from './config.js';
  * Metadata Document (fetched or from cache) when those are on and the id is
  * an https URL, otherwise the store's client; null when there is none. A
  * document is only registered when it lists `redirectUri` (or, when the
- * request left it out, has exactly one).
+ * request left it out, has exactly one; null: a client authenticating, no
+ * redirect URI to check).
  *
  * @throws DocumentError when a metadata document cannot be used.
  */
@@ -18,10 +19,12 @@ export async function findClient(
   config: ServerConfig,
   store: OAuthStore,
   clientId: string,
-  redirectUri: string | undefined,
+  redirectUri: string | undefined | null,
   env: unknown,
 ): Promise<ClientInfo | null> {
-  if (config.documents && looksLikeDocumentUrl(clientId)) return resolveDocumentClient(store, config.documents, clientId, config.now(), redirectUri, env);
+  if (config.documents && looksLikeDocumentUrl(clientId)) {
+    return resolveDocumentClient(store, config.documents, clientId, config.now(), redirectUri, env, config.clientAssertions !== null);
+  }
   try {
     return await store.getClient(clientId);
   } catch (error) {

@@ -9,7 +9,9 @@ import type { ClientAuthMethod } from './http/client-auth.js';
  */
 export interface ServerRegistration {
   via: 'dynamic' | 'metadata-document';
-  tokenEndpointAuthMethod: ClientAuthMethod;
+  tokenEndpointAuthMethod: ClientAuthMethod | 'private_key_jwt';
+  /** RFC 9126 §6: this client's authorization requests must be pushed. */
+  requirePushedAuthorizationRequests?: boolean;
   /** Metadata documents: when the cached copy is stale (epoch ms). */
   refreshAt?: number;
 }

@@ -2,6 +2,7 @@ import { InvalidRequestError } from '../errors.js';
 import { OAuthStore } from '../oauth/oauth-store.js';
 import { optionalInteger, requireObject } from '../util/validate.js';
 import { DEFAULT_MAX_BODY_BYTES } from './http/body.js';
+import { clientAssertionsOf, deviceAuthorizationOf, pushedRequestsOf, type ResolvedClientAssertions, type ResolvedDeviceAuthorization, type ResolvedPushedRequests } from './flows-config.js';
 import { RateLimiter } from './rate-limit.js';
 import { dpopOf } from './dpop/options.js';
 import type { ServerDpop } from './dpop/dpop.js';
@@ -27,6 +28,9 @@ export interface ServerConfig<Env = unknown, User = unknown> {
   registration: ResolvedRegistration<Env>;
   documents: ResolvedDocuments | null;
   introspection: { resourceServers: readonly string[] } | null;
+  pushedRequests: ResolvedPushedRequests | null;
+  deviceAuthorization: ResolvedDeviceAuthorization | null;
+  clientAssertions: ResolvedClientAssertions | null;
   paths: { authorize: string; token: string; revoke: string; introspect: string; register: string };
   openidConfiguration: boolean;
   maxBodyBytes: number;
@@ -207,6 +211,7 @@ export function resolveConfig<Env, User>(input: AuthorizationServerOptions<Env, 
   const introspection = options.introspection;
   const now = optionalFunction<() => number>('options.now', options.now) ?? Date.now;
   const protect = resourcesOf<Env, User>(options.protect);
+  const documents = documentsOf(options.clientIdMetadataDocuments);
   return {
     store: options.store as ServerConfig<Env, User>['store'],
     issuer: issuerOf(options.issuer),
@@ -216,7 +221,7 @@ export function resolveConfig<Env, User>(input: AuthorizationServerOptions<Env, 
     protect,
     fallback: optionalFunction('options.fallback', options.fallback),
     registration: registrationOf<Env>(options.registration),
-    documents: documentsOf(options.clientIdMetadataDocuments),
+    documents,
     introspection:
       introspection === false
         ? null
@@ -226,6 +231,9 @@ export function resolveConfig<Env, User>(input: AuthorizationServerOptions<Env, 
                 ? []
                 : stringList('options.introspection.resourceServers', (introspection as { resourceServers?: unknown }).resourceServers),
           },
+    pushedRequests: pushedRequestsOf(options.pushedAuthorizationRequests),
+    deviceAuthorization: deviceAuthorizationOf(options.deviceAuthorization, callerAddress),
+    clientAssertions: clientAssertionsOf(options.clientAssertions, documents),
     paths: {
       authorize: path('options.paths.authorize', paths.authorize, '/authorize'),
       token: path('options.paths.token', paths.token, '/token'),

@@ -51,6 +51,36 @@ export interface ServerContext {
   denyAuthorization(handle: string, denial?: AuthorizationDenial): Promise<Response>;
   /** Hands a promise to the runtime to finish after the response (Workers' `waitUntil`), or awaits nothing. */
   waitUntil(promise: Promise<unknown>): void;
+  /**
+   * The device authorization a user typed the code of (RFC 8628 §3.3), for
+   * your approval page; null when the code is unknown or expired. A wrong
+   * code counts against the caller (`deviceAuthorization.attemptKey`).
+   *
+   * @throws InvalidRequestError (field `userCode`) when it cannot be a user code; SlowDownError after too many wrong codes from this caller.
+   * @throws InvalidRequestError (field `options.deviceAuthorization`) when the device flow is off.
+   */
+  getDeviceAuthorization(userCode: string): Promise<PendingDeviceAuthorization | null>;
+  /**
+   * The user `userId` approves a user code: once (of two concurrent
+   * approvals one wins, the other throws). The device's next poll gets the tokens.
+   *
+   * @throws InvalidRequestError (field `userCode`) when the code is unknown, expired or already decided; (field `scope`) for a scope outside the request's.
+   */
+  approveDeviceAuthorization(userCode: string, decision: AuthorizationDecision): Promise<void>;
+  /** The user refuses a user code: the device's next poll gets `access_denied`. Same errors as approval. */
+  denyDeviceAuthorization(userCode: string): Promise<void>;
+}
+
+/** What a user code asks for (RFC 8628), as your approval page shows it. */
+export interface PendingDeviceAuthorization {
+  /** The code as the user should see it (`XXXX-XXXX`). */
+  userCode: string;
+  client: { clientId: string; name?: string; type: 'public' | 'confidential' };
+  scope: string[];
+  resources: string[];
+  expiresAt: number;
+  /** Already approved or denied. */
+  decided: boolean;
 }
 
 /** An authorization request the library validated: who asks, for what, and where the answer goes. */
@@ -214,7 +244,7 @@ export interface IntrospectionOptions {
 
 /** What a grant is about to be: the `onGrant` hook may veto or shape it. */
 export interface GrantRequest {
-  grantType: 'authorization_code' | 'client_credentials';
+  grantType: 'authorization_code' | 'client_credentials' | 'urn:ietf:params:oauth:grant-type:device_code';
   client: ClientInfo;
   /** The user (for `client_credentials`, the client id). */
   userId: string;
@@ -244,7 +274,7 @@ export interface ServerEvent {
 }
 
 export interface Hooks<Env, User> {
-  /** Vetoes or shapes a grant before it is made (authorization completion, client credentials). */
+  /** Vetoes or shapes a grant before it is made (authorization completion, client credentials, device approval: a veto denies the device). */
   onGrant?: (grant: GrantRequest, env: Env) => GrantDecision | Promise<GrantDecision>;
   /** Maps a token's subject to your user for protected routes; null refuses the token (401), e.g. for a deleted user. */
   user?: (info: AccessTokenInfo, env: Env) => User | null | Promise<User | null>;
@@ -255,7 +285,17 @@ export interface Hooks<Env, User> {
 }
 
 /** The endpoints the library answers itself. */
-export type EndpointName = 'metadata' | 'authorize' | 'token' | 'revoke' | 'introspect' | 'register' | 'resource_metadata' | 'jwks';
+export type EndpointName =
+  | 'metadata'
+  | 'authorize'
+  | 'token'
+  | 'revoke'
+  | 'introspect'
+  | 'register'
+  | 'resource_metadata'
+  | 'jwks'
+  | 'par'
+  | 'device_authorization';
 
 /** Options of {@link createAuthorizationServer}. */
 export interface AuthorizationServerOptions<Env = unknown, User = unknown> {
@@ -291,6 +331,12 @@ export interface AuthorizationServerOptions<Env = unknown, User = unknown> {
   clientIdMetadataDocuments?: boolean | ClientIdMetadataDocumentOptions<Env>;
   /** Token introspection (RFC 7662) policy, or false for no endpoint; default on for each client's own tokens. */
   introspection?: false | IntrospectionOptions;
+  /** Pushed authorization requests (RFC 9126) at `/par`; default off. */
+  pushedAuthorizationRequests?: boolean | PushedAuthorizationRequestOptions;
+  /** The device authorization grant (RFC 8628); default off. */
+  deviceAuthorization?: DeviceAuthorizationOptions;
+  /** `private_key_jwt` client authentication (RFC 7523); default off. */
+  clientAssertions?: boolean | ClientAssertionOptions<Env>;
   /** Endpoint paths; defaults `/authorize`, `/token`, `/revoke`, `/introspect`, `/register`. */
   paths?: Partial<Record<'authorize' | 'token' | 'revoke' | 'introspect' | 'register', string>>;
   /** Also serve the metadata at `/.well-known/openid-configuration` (for clients that only look there); default false. */
@@ -306,6 +352,42 @@ export interface AuthorizationServerOptions<Env = unknown, User = unknown> {
   dpop?: boolean | DpopOptions;
   /** Clock, epoch ms, for the server's own timing (document cache, rate limits, upkeep); tests inject one. Default `Date.now`. */
   now?: () => number;
+}
+
+/** Pushed authorization requests (RFC 9126). */
+export interface PushedAuthorizationRequestOptions {
+  /** Refuse authorization requests that were not pushed, for every client; default false (then per client: `require_pushed_authorization_requests`). */
+  required?: boolean;
+  /** Lifetime of a `request_uri`, 1..600 s; default 60. */
+  lifetimeSeconds?: number;
+  /** Default `/par`. */
+  path?: string;
+}
+
+/** The device authorization grant (RFC 8628). */
+export interface DeviceAuthorizationOptions {
+  /**
+   * Where the user enters the code: your page (served by `fallback`), a path
+   * on the issuer's origin (`/device`) or an absolute URL. It gets
+   * `?user_code=…` in `verification_uri_complete`.
+   */
+  verificationUri: string;
+  /** Who is typing user codes, for the brute-force limit; default the `CF-Connecting-IP` header. */
+  attemptKey?: (request: Request) => string;
+  /** Default `/device_authorization`. */
+  path?: string;
+}
+
+/** `private_key_jwt` client authentication (RFC 7523 §2.2, RFC 7521). */
+export interface ClientAssertionOptions<Env = unknown> {
+  /** Signature algorithms accepted; default `['ES256', 'RS256', 'PS256', 'EdDSA']`. */
+  algorithms?: string[];
+  /** Longest an assertion may live (`exp` − now, and `exp` − `iat`), 10..3600 s; default 300. */
+  maxLifetimeSeconds?: number;
+  /** How `jwks_uri` is fetched; default the global `fetch`. Same rules as metadata documents: public https, no redirects, size and time limits. */
+  fetch?: (url: string, init: RequestInit, env: Env) => Promise<Response>;
+  /** Which `jwks_uri` URLs to trust at all; default every public https URL. */
+  allow?: (url: URL) => boolean;
 }
 
 /** What a maintenance run removed. */

@@ -293,6 +293,45 @@ describe('demo server over HTTP', () => {
     }, 60_000);
   });
 
+  test('the demo advertises pushed requests, the device flow and private_key_jwt, and serves them', async () => {
+    const metadata = (await (await fetch(url('/.well-known/oauth-authorization-server'))).json()) as Record<string, unknown>;
+    expect(metadata).toMatchObject({
+      pushed_authorization_request_endpoint: url('/par'),
+      require_pushed_authorization_requests: false,
+      device_authorization_endpoint: url('/device_authorization'),
+    });
+    expect(metadata.grant_types_supported).toContain('urn:ietf:params:oauth:grant-type:device_code');
+    expect(metadata.token_endpoint_auth_methods_supported).toContain('private_key_jwt');
+
+    // PAR: push, then the consent page from the request_uri.
+    const clientId = await registerPublic();
+    const pushed = await postForm('/par', { client_id: clientId, response_type: 'code', redirect_uri: CALLBACK, code_challenge: CHALLENGE, code_challenge_method: 'S256', scope: 'profile' });
+    expect(pushed.status).toBe(201);
+    const { request_uri } = (await pushed.json()) as { request_uri: string };
+    const callback = await approve(await authorize({ client_id: clientId, request_uri }));
+    expect(callback.searchParams.get('code')).toBeTruthy();
+
+    // The device flow through the demo's /device page.
+    const registered = await register({ token_endpoint_auth_method: 'none', grant_types: ['urn:ietf:params:oauth:grant-type:device_code'], client_name: 'Demo TV' });
+    expect(registered.status).toBe(201);
+    const deviceClient = ((await registered.json()) as { client_id: string }).client_id;
+    const started = (await (await postForm('/device_authorization', { client_id: deviceClient, scope: 'profile' })).json()) as {
+      device_code: string;
+      user_code: string;
+      verification_uri_complete: string;
+    };
+    expect(started.verification_uri_complete).toBe(`${url('/device')}?user_code=${started.user_code}`);
+    const confirm = await fetch(started.verification_uri_complete);
+    expect(confirm.status).toBe(200);
+    expect(await confirm.text()).toContain('Demo TV');
+    const approved = await postForm('/device', { user_code: started.user_code, user: 'alice', decision: 'approve' });
+    expect(await approved.text()).toContain('Device connected');
+    const tokens = await postForm('/token', { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: started.device_code, client_id: deviceClient });
+    expect(tokens.status).toBe(200);
+    const me = await fetch(url('/api/me'), { headers: { Authorization: `Bearer ${((await tokens.json()) as { access_token: string }).access_token}` } });
+    expect(me.status).toBe(200);
+  });
+
   test('/favicon.ico is answered (no 404 on every page load)', async () => {
     const response = await fetch(url('/favicon.ico'));
     expect([200, 204]).toContain(response.status);

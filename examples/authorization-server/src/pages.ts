@@ -1,7 +1,7 @@
-/** The demo's only HTML: a sign-in and consent page, and an error page. */
+/** The demo's HTML: a sign-in and consent page, and an error page (the device pages are in device.ts). */
 import type { PendingAuthorization } from '../../../src/server/index.js';
 
-const escape = (text: string): string =>
+export const escape = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 const STYLE = `body{font:16px/1.5 system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#222}
@@ -14,7 +14,7 @@ button{padding:.5rem 1.2rem;font-size:1rem;margin:1rem .5rem 0 0;cursor:pointer}
  * here and is answered with a redirect to the client, and Chromium checks
  * `form-action` on that redirect too, so the client's origin must be allowed.
  */
-function page(title: string, body: string, status = 200, formAction: string[] = []): Response {
+export function page(title: string, body: string, status = 200, formAction: string[] = []): Response {
   return new Response(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
       `<title>${escape(title)}</title><style>${STYLE}</style></head><body>${body}</body></html>`,

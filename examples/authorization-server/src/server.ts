@@ -1,6 +1,7 @@
 import { createAuthorizationServer, type ClientIdMetadataDocumentOptions } from '../../../src/server/index.js';
 import { me } from './api.js';
 import { decide } from './consent.js';
+import { devicePage } from './device.js';
 import type { DemoEnv } from './env.js';
 import { handleMcp } from './mcp.js';
 import { consentPage, errorPage } from './pages.js';
@@ -22,8 +23,8 @@ const documentFetch: ClientIdMetadataDocumentOptions<DemoEnv>['fetch'] = (url, i
 /**
  * The demo authorization server: everything OAuth comes from
  * oauth-vault/server; what is left here is the demo's UI (the consent page
- * and its form), its configuration, and its API routes (/api/me for the SPA,
- * /mcp for MCP clients).
+ * and its form, the device page), its configuration, and its API routes
+ * (/api/me for the SPA, /mcp for MCP clients).
  */
 export const server = createAuthorizationServer<DemoEnv>({
   store: buildStore,
@@ -46,6 +47,7 @@ export const server = createAuthorizationServer<DemoEnv>({
   fallback: async (request, env, context) => {
     const { pathname } = new URL(request.url);
     if (pathname === '/authorize' && request.method === 'POST') return decide(request, context);
+    if (pathname === '/device' && (request.method === 'GET' || request.method === 'POST')) return devicePage(request, context);
     if (pathname === '/favicon.ico' && (request.method === 'GET' || request.method === 'HEAD')) return noIcon();
     // Only reads go to the static assets: handing them a request whose body
     // they leave half read would break the connection's next request.
@@ -56,6 +58,12 @@ export const server = createAuthorizationServer<DemoEnv>({
   dpop: true,
   registration: { rateLimit: { max: 100, windowSeconds: 60 } },
   clientIdMetadataDocuments: { fetch: documentFetch },
+  // RFC 9126: clients may push their authorization requests (required for none; a client may ask to be held to it).
+  pushedAuthorizationRequests: true,
+  // RFC 8628: TVs and CLIs sign in through the code the demo's /device page takes.
+  deviceAuthorization: { verificationUri: '/device' },
+  // RFC 7523: clients registered with jwks / jwks_uri (or metadata documents with them) authenticate with signed assertions.
+  clientAssertions: { fetch: documentFetch },
   hooks: {
     // One line per endpoint outcome in the `wrangler dev` output; never a token or a user id.
     onEvent: (event) => console.log(`[oauth] ${event.endpoint} ${event.method} ${event.path} -> ${event.status} ${event.outcome}${event.clientId ? ` client=${event.clientId}` : ''} ${event.durationMs}ms`),

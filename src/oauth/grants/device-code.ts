@@ -111,10 +111,10 @@ const collections = (ctx: StoreContext) => ({
 /** Starts a device authorization (RFC 8628 §3.1–3.2) for an authenticated client that may use this grant. */
 export async function createDeviceAuthorization(ctx: StoreContext, input: CreateDeviceAuthorizationParams): Promise<DeviceAuthorizationResult> {
   const p = params('params', input);
-  onlyKeys('params', p, ['clientId', 'clientSecret', 'scope', 'resources']);
+  onlyKeys('params', p, ['clientId', 'clientSecret', 'clientAssertionVerified', 'scope', 'resources']);
   const requestedScope = optionalScope('scope', p.scope);
   const requestedResources = optionalResources('resources', p.resources);
-  const client = await authenticateClient(ctx, p.clientId, p.clientSecret);
+  const client = await authenticateClient(ctx, p.clientId, p.clientSecret, p.clientAssertionVerified);
   if (!client.grantTypes.includes(DEVICE_CODE_GRANT)) throw new UnauthorizedClientError('client may not use the device_code grant');
   const scope = allowedScope(client, requestedScope ?? []);
   const resources = allowedResources(ctx, client, requestedResources);

@@ -16,9 +16,9 @@ export async function requestToken(ctx: StoreContext, input: unknown): Promise<T
   const type = p.grantType;
   const handler = typeof type === 'string' ? ctx.grants.get(type) : undefined;
   if (!handler) throw new UnsupportedGrantTypeError('the grant type is not supported');
-  onlyKeys('params', p, ['grantType', 'clientId', 'clientSecret', ...handler.parameters]);
+  onlyKeys('params', p, ['grantType', 'clientId', 'clientSecret', 'clientAssertionVerified', ...handler.parameters]);
   const parsed = handler.parse(p);
-  const client = await authenticateClient(ctx, p.clientId, p.clientSecret);
+  const client = await authenticateClient(ctx, p.clientId, p.clientSecret, p.clientAssertionVerified);
   if (!client.grantTypes.includes(handler.type)) throw new UnauthorizedClientError(`client may not use the ${handler.type} grant`);
   if (client.type === 'public' && handler.publicClients === false) throw new UnauthorizedClientError(`public clients may not use the ${handler.type} grant`);
   return handler.issue(grantTools(ctx, handler.type), client, parsed);

@@ -23,8 +23,9 @@ export async function resolveDocumentClient(
   options: ResolvedDocuments,
   url: string,
   now: number,
-  redirectUri: string | undefined,
+  redirectUri: string | undefined | null,
   env: unknown,
+  keys = false,
 ): Promise<ClientInfo> {
   const problem = documentUrlProblem(url);
   if (problem !== null) throw new DocumentError(`the client_id is not a usable metadata document URL: ${problem}`);
@@ -36,9 +37,9 @@ export async function resolveDocumentClient(
   if (existing && (registration?.refreshAt ?? 0) > now) return existing;
 
   const { body, ttlMs } = await fetchDocument(url, options, env);
-  const document = validateDocument(url, body);
-  // Checked before anything is stored: a request the document does not allow leaves no trace.
-  if (redirectUri === undefined ? document.redirectUris.length !== 1 : !document.redirectUris.includes(redirectUri)) {
+  const document = validateDocument(url, body, keys);
+  // Checked before anything is stored: a request the document does not allow leaves no trace (null: client authentication, no redirect).
+  if (redirectUri !== null && (redirectUri === undefined ? document.redirectUris.length !== 1 : !document.redirectUris.includes(redirectUri))) {
     throw new DocumentError('the redirect_uri is missing or not one of its redirect_uris');
   }
   const params = {
@@ -46,11 +47,16 @@ export async function resolveDocumentClient(
     redirectUris: document.redirectUris,
     grantTypes: document.grantTypes,
     scope: document.scope ?? [],
-    metadata: registrationMetadata({ via: 'metadata-document', tokenEndpointAuthMethod: 'none', refreshAt: now + ttlMs }),
+    ...document.keys,
+    metadata: registrationMetadata({ via: 'metadata-document', tokenEndpointAuthMethod: document.keys ? 'private_key_jwt' : 'none', refreshAt: now + ttlMs }),
   } satisfies Partial<RegisterClientParams>;
   try {
-    if (existing) return (await store.updateClient(url, params)).client;
-    return (await store.registerClient({ clientId: url, type: 'public', ...params })).client;
+    if (existing) {
+      // A document that switched between public and private_key_jwt is a different client.
+      if ((existing.type === 'confidential') !== (document.keys !== undefined)) throw new DocumentError('it changed its client authentication method');
+      return (await store.updateClient(url, params)).client;
+    }
+    return (await store.registerClient({ clientId: url, type: document.keys ? 'confidential' : 'public', ...params })).client;
   } catch (error) {
     if (!(error instanceof InvalidRequestError)) throw error;
     // Registered by a concurrent request meanwhile: that copy is as good as ours.

@@ -1,6 +1,9 @@
-import type { ClientInfo } from '../../oauth/types.js';
+import { InvalidRequestError } from '../../errors.js';
+import type { OAuthStore } from '../../oauth/oauth-store.js';
+import type { ClientInfo, CreateSessionParams } from '../../oauth/types.js';
 import { approveAtOnce } from '../authorization/auto-approve.js';
 import { describeRequest, toPending } from '../authorization/pending.js';
+import { requiresPushedRequests, takePushed } from '../authorization/pushed.js';
 import { findClient } from '../client-lookup.js';
 import { DocumentError } from '../client-metadata/fetch-document.js';
 import { toOAuthError } from '../http/errors.js';
@@ -37,6 +40,8 @@ async function authorize(ctx: RequestContext): Promise<Response> {
   } catch (error) {
     return errorPage(ctx, toOAuthError(error).description);
   }
+  const requestUri = params.get('request_uri');
+  if (requestUri !== undefined && ctx.config.pushedRequests) return authorizePushed(ctx, params, requestUri);
   const store = await ctx.store();
   const clientId = params.get('client_id');
   let client: ClientInfo | null;
@@ -68,6 +73,8 @@ async function authorize(ctx: RequestContext): Promise<Response> {
     ctx.event.outcome = error;
     return redirect(redirectUri, { error, error_description: description, state, iss: ctx.issuer });
   };
+  if (requestUri !== undefined) return fail('request_uri_not_supported', 'request_uri is not supported');
+  if (requiresPushedRequests(ctx.config, client)) return fail('invalid_request', 'this client must push its authorization requests (RFC 9126)');
 
   const responseType = params.get('response_type');
   if (responseType === undefined) return fail('invalid_request', 'response_type is required');
@@ -85,24 +92,44 @@ async function authorize(ctx: RequestContext): Promise<Response> {
     const oauth = toOAuthError(error);
     return fail(oauth.error, oauth.description);
   }
+  return startSession(ctx, store, client, {
+    clientId: client.clientId,
+    redirectUri,
+    // Left out here (one registered URI): /token may leave it out too (RFC 6749 §4.1.3).
+    ...(requested === undefined && { redirectUriExplicit: false }),
+    scope,
+    codeChallenge,
+    codeChallengeMethod: 'S256',
+    ...(state !== undefined && { state }),
+    ...(resources.length > 0 && { resources }),
+  }, fail);
+}
+
+/**
+ * A checked request (from the URL or pushed): approved at once when the
+ * app's `autoApprove` decides without a page, else kept in a single-use
+ * session and handed to the app's consent UI.
+ */
+async function startSession(
+  ctx: RequestContext,
+  store: OAuthStore,
+  client: ClientInfo,
+  request: CreateSessionParams,
+  fail: (error: string, description: string) => Response,
+): Promise<Response> {
   const autoApprove = ctx.config.autoApprove;
+  const scope = request.scope ?? [];
+  const resources = request.resources ?? [];
   if (autoApprove) {
-    const decision = await autoApprove(ctx.request, describeRequest(client, redirectUri, scope, resources), ctx.env);
-    if (decision) return approveAtOnce(ctx, store, client, { redirectUri, redirectUriExplicit: requested !== undefined, scope, resources, codeChallenge, state }, decision);
+    const decision = await autoApprove(ctx.request, describeRequest(client, request.redirectUri, scope, resources), ctx.env);
+    if (decision) {
+      const validated = { redirectUri: request.redirectUri, redirectUriExplicit: request.redirectUriExplicit !== false, scope, resources, codeChallenge: request.codeChallenge!, state: request.state };
+      return approveAtOnce(ctx, store, client, validated, decision);
+    }
   }
   let session;
   try {
-    session = await store.createSession({
-      clientId: client.clientId,
-      redirectUri,
-      // Left out here (one registered URI): /token may leave it out too (RFC 6749 §4.1.3).
-      ...(requested === undefined && { redirectUriExplicit: false }),
-      scope,
-      codeChallenge,
-      codeChallengeMethod: 'S256',
-      ...(state !== undefined && { state }),
-      ...(resources.length > 0 && { resources }),
-    });
+    session = await store.createSession(request);
   } catch (error) {
     const oauth = toOAuthError(error);
     if (oauth.status >= 500) {
@@ -112,6 +139,35 @@ async function authorize(ctx: RequestContext): Promise<Response> {
     return fail(oauth.error, oauth.description);
   }
   return ctx.config.authorize(ctx.request, toPending(session, client), ctx.env, await ctx.app());
+}
+
+/**
+ * RFC 9126 §4: `request_uri` (with `client_id`) stands for a request the
+ * client pushed; it is taken once, and only its parameters count (any
+ * others on the URL are ignored). A request_uri that cannot be used is
+ * shown on a page: where to redirect is what it would have said.
+ */
+async function authorizePushed(ctx: RequestContext, params: Params, requestUri: string): Promise<Response> {
+  const clientId = params.get('client_id');
+  const store = await ctx.store();
+  let client: ClientInfo | null = null;
+  // The client pushed the request itself, so it is in the store (a metadata document's too, kept at /par).
+  if (clientId !== undefined) client = await store.getClient(clientId).catch((error: unknown) => (error instanceof InvalidRequestError ? null : Promise.reject(error)));
+  if (!client) {
+    ctx.event.outcome = 'invalid_client';
+    return errorPage(ctx, 'Unknown or missing client_id.');
+  }
+  ctx.event.clientId = client.clientId;
+  const request = await takePushed(store, requestUri, client);
+  if (!request) {
+    ctx.event.outcome = 'invalid_request_uri';
+    return errorPage(ctx, 'The request_uri is invalid, expired, already used or not this client\'s.');
+  }
+  const fail = (error: string, description: string): Response => {
+    ctx.event.outcome = error;
+    return redirect(request.redirectUri, { error, error_description: description, state: request.state, iss: ctx.issuer });
+  };
+  return startSession(ctx, store, client, request, fail);
 }
 
 export const authorizeEndpoint: Endpoint = {

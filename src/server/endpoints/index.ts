@@ -2,7 +2,9 @@ import { authorizeEndpoint } from './authorize.js';
 import type { Endpoint } from './endpoint.js';
 import { introspectEndpoint } from './introspect.js';
 import { jwksEndpoint } from './jwks.js';
+import { deviceAuthorizationEndpoint } from './device-authorization.js';
 import { metadataEndpoint } from './metadata.js';
+import { parEndpoint } from './par.js';
 import { registerEndpoint } from './register.js';
 import { resourceMetadataEndpoint } from './resource-metadata.js';
 import { revokeEndpoint } from './revoke.js';
@@ -23,4 +25,6 @@ export const ENDPOINTS: readonly Endpoint[] = [
   registerEndpoint,
   resourceMetadataEndpoint,
   jwksEndpoint,
+  parEndpoint,
+  deviceAuthorizationEndpoint,
 ];

@@ -1,5 +1,6 @@
 import { invalidClient } from '../http/errors.js';
-import { presentedClient } from '../http/client-auth.js';
+import { authSigningAlgs, authenticate } from '../http/client-auth.js';
+import { requestClient } from '../http/request-client.js';
 import { Params } from '../http/params.js';
 import { json } from '../http/responses.js';
 import { introspectJwt } from '../tokens/introspect-jwt.js';
@@ -14,11 +15,10 @@ import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
  */
 async function introspect(ctx: RequestContext): Promise<Response> {
   const params = await Params.fromForm(ctx.request, ctx.config.maxBodyBytes);
-  const presented = presentedClient(ctx.request, params);
-  ctx.event.clientId = presented.clientId;
-  if (presented.clientSecret === undefined) throw invalidClient();
+  const presented = await requestClient(ctx, params);
+  if (presented.method === 'none') throw invalidClient();
   const store = await ctx.store();
-  const client = await store.authenticateClient(presented.clientId, presented.clientSecret);
+  const client = await authenticate(store, presented);
   const token = params.require('token');
   const answer = ctx.config.jwt && looksLikeJwt(token) ? await introspectJwt(ctx, store, token) : await store.introspect(token);
   const mayKnow = answer.active && (answer.client_id === client.clientId || ctx.config.introspection!.resourceServers.includes(client.clientId));
@@ -36,7 +36,8 @@ export const introspectEndpoint: Endpoint = {
     config.introspection
       ? {
           introspection_endpoint: endpointUrl(issuer, config.paths.introspect),
-          introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+          introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', ...(config.clientAssertions ? ['private_key_jwt'] : [])],
+          ...authSigningAlgs(config, 'introspection_endpoint'),
         }
       : {},
 };

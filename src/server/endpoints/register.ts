@@ -1,12 +1,13 @@
 import { InvalidRequestError } from '../../errors.js';
+import type { ClientJwks } from '../../oauth/client-keys.js';
 import type { GrantType, RegisterClientParams } from '../../oauth/types.js';
-import { registrationMetadata } from '../client-registration.js';
+import { registrationMetadata, type ServerRegistration } from '../client-registration.js';
 import { readJson } from '../http/body.js';
-import { CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../http/client-auth.js';
+import { authMethods } from '../http/client-auth.js';
 import { OAuthHttpError } from '../http/errors.js';
 import { json } from '../http/responses.js';
 import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
-import { TOKEN_GRANTS } from './token.js';
+import { enabledGrants } from './token.js';
 
 const metadataError = (description: string) => new OAuthHttpError('invalid_client_metadata', description);
 const redirectError = (description: string) => new OAuthHttpError('invalid_redirect_uri', description);
@@ -61,6 +62,18 @@ function optionalString(metadata: Record<string, unknown>, name: string): string
   return value;
 }
 
+/** A `private_key_jwt` client's keys (RFC 7591 §2): `jwks` or `jwks_uri`, exactly one; the store checks them (public keys only, https). */
+function clientKeys(ctx: RequestContext, metadata: Record<string, unknown>): { jwks: ClientJwks } | { jwksUri: string } {
+  const { jwks, jwks_uri: jwksUri } = metadata;
+  if ((jwks === undefined) === (jwksUri === undefined)) throw metadataError('private_key_jwt needs exactly one of jwks and jwks_uri');
+  const alg = metadata.token_endpoint_auth_signing_alg;
+  if (alg !== undefined && (typeof alg !== 'string' || !ctx.config.clientAssertions!.algorithms.includes(alg))) {
+    throw metadataError(`token_endpoint_auth_signing_alg must be one of ${ctx.config.clientAssertions!.algorithms.join(', ')}`);
+  }
+  if (jwksUri !== undefined && typeof jwksUri !== 'string') throw metadataError('jwks_uri must be a string');
+  return jwks !== undefined ? { jwks: jwks as ClientJwks } : { jwksUri: jwksUri as string };
+}
+
 /** POST /register: RFC 7591 dynamic client registration, within the server's registration policy. */
 async function register(ctx: RequestContext): Promise<Response> {
   await admit(ctx);
@@ -71,7 +84,8 @@ async function register(ctx: RequestContext): Promise<Response> {
 
   // RFC 7591 §2: the default method is client_secret_basic.
   const method = metadata.token_endpoint_auth_method ?? 'client_secret_basic';
-  if (!CLIENT_AUTH_METHODS.includes(method as ClientAuthMethod)) throw metadataError('token_endpoint_auth_method is not supported');
+  if (typeof method !== 'string' || !authMethods(ctx.config).includes(method)) throw metadataError('token_endpoint_auth_method is not supported');
+  const keys = method === 'private_key_jwt' ? clientKeys(ctx, metadata) : undefined;
   const type = method === 'none' ? 'public' : 'confidential';
   if (type === 'public' && !policy.publicClients) throw metadataError('this server does not register public clients (token_endpoint_auth_method "none")');
   if (type === 'confidential' && !policy.confidentialClients) throw metadataError('this server registers public clients only (token_endpoint_auth_method "none")');
@@ -80,7 +94,7 @@ async function register(ctx: RequestContext): Promise<Response> {
   if (!Array.isArray(responseTypes) || responseTypes.some((item) => item !== 'code')) throw metadataError('response_types must be ["code"]');
   let grantTypes: GrantType[] | undefined;
   if (metadata.grant_types !== undefined) {
-    const known = TOKEN_GRANTS.map((grant) => grant.type);
+    const known = enabledGrants(ctx.config).map((grant) => grant.type);
     if (!Array.isArray(metadata.grant_types) || metadata.grant_types.length === 0 || metadata.grant_types.some((item) => !known.includes(item as string))) {
       throw metadataError(`grant_types must list only ${known.join(', ')}`);
     }
@@ -95,6 +109,9 @@ async function register(ctx: RequestContext): Promise<Response> {
     throw metadataError('scope lists a value that scopes_supported does not');
   }
   const name = optionalString(metadata, 'client_name');
+  const requirePushed = metadata.require_pushed_authorization_requests;
+  if (requirePushed !== undefined && typeof requirePushed !== 'boolean') throw metadataError('require_pushed_authorization_requests must be a boolean');
+  if (requirePushed === true && !ctx.config.pushedRequests) throw metadataError('require_pushed_authorization_requests needs pushed authorization requests, which this server does not offer');
   const needsRedirect = grantTypes === undefined || grantTypes.includes('authorization_code');
   const redirectUris = needsRedirect || metadata.redirect_uris !== undefined ? checkRedirectUris(ctx, metadata.redirect_uris) : [];
 
@@ -104,7 +121,8 @@ async function register(ctx: RequestContext): Promise<Response> {
     ...(name !== undefined && { name }),
     ...(grantTypes !== undefined && { grantTypes }),
     ...(scope !== undefined && { scope }),
-    metadata: registrationMetadata({ via: 'dynamic', tokenEndpointAuthMethod: method as ClientAuthMethod }),
+    ...keys,
+    metadata: registrationMetadata({ via: 'dynamic', tokenEndpointAuthMethod: method as ServerRegistration['tokenEndpointAuthMethod'], ...(requirePushed === true && { requirePushedAuthorizationRequests: true }) }),
   };
   const store = await ctx.store();
   let registered;
@@ -126,7 +144,10 @@ async function register(ctx: RequestContext): Promise<Response> {
       grant_types: client.grantTypes,
       response_types: ['code'],
       token_endpoint_auth_method: method,
+      ...(client.jwks !== undefined && { jwks: client.jwks }),
+      ...(client.jwksUri !== undefined && { jwks_uri: client.jwksUri }),
       ...(client.scope.length > 0 && { scope: client.scope.join(' ') }),
+      ...(requirePushed === true && { require_pushed_authorization_requests: true }),
     },
     201,
   );

@@ -1,4 +1,5 @@
-import { CLIENT_AUTH_METHODS, presentedClient, storeCredentials } from '../http/client-auth.js';
+import { authMethods, authSigningAlgs, storeCredentials } from '../http/client-auth.js';
+import { requestClient } from '../http/request-client.js';
 import { Params } from '../http/params.js';
 import { looksLikeJwt } from '../tokens/jwt-access-token.js';
 import { revokeJwtAccessToken } from '../tokens/revoke-jwt.js';
@@ -12,8 +13,7 @@ import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
  */
 async function revoke(ctx: RequestContext): Promise<Response> {
   const params = await Params.fromForm(ctx.request, ctx.config.maxBodyBytes);
-  const client = presentedClient(ctx.request, params);
-  ctx.event.clientId = client.clientId;
+  const client = await requestClient(ctx, params);
   const hint = params.get('token_type_hint');
   const store = await ctx.store();
   const token = params.require('token');
@@ -37,6 +37,7 @@ export const revokeEndpoint: Endpoint = {
   handle: revoke,
   metadata: (config, issuer) => ({
     revocation_endpoint: endpointUrl(issuer, config.paths.revoke),
-    revocation_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    revocation_endpoint_auth_methods_supported: authMethods(config),
+    ...authSigningAlgs(config, 'revocation_endpoint'),
   }),
 };

@@ -1,13 +1,16 @@
 import type { OAuthStore } from '../../oauth/oauth-store.js';
 import type { TokenResult } from '../../oauth/types.js';
-import { CLIENT_AUTH_METHODS, presentedClient, storeCredentials, type PresentedClient } from '../http/client-auth.js';
+import { authMethods, authSigningAlgs, authenticate, storeCredentials, type PresentedClient } from '../http/client-auth.js';
+import { requestClient } from '../http/request-client.js';
 import { OAuthHttpError } from '../http/errors.js';
 import { Params } from '../http/params.js';
 import { json } from '../http/responses.js';
 import { checkResources } from '../resources.js';
 import { tokenRequestProof } from '../dpop/token-request.js';
 import { formatAccessToken } from '../tokens/token-format.js';
+import type { ServerConfig } from '../config.js';
 import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
+import { deviceCodeGrant } from './token-device-code.js';
 
 /**
  * A grant type the token endpoint accepts: how its form parameters become a
@@ -15,8 +18,10 @@ import { endpointUrl, type Endpoint, type RequestContext } from './endpoint.js';
  * the store's grant handler does the rest (client authentication, the
  * client's permission for the grant type, issuing).
  */
-interface TokenGrant {
+export interface TokenGrant {
   readonly type: string;
+  /** Whether this server offers it (default: always). */
+  enabled?(config: ServerConfig): boolean;
   issue(ctx: RequestContext, store: OAuthStore, client: PresentedClient, params: Params): Promise<TokenResult>;
 }
 
@@ -68,7 +73,7 @@ const clientCredentials: TokenGrant = {
     const resources = resourcesParam(ctx, params);
     const hook = ctx.config.hooks.onGrant;
     if (hook) {
-      const info = await store.authenticateClient(client.clientId, client.clientSecret);
+      const info = await authenticate(store, client);
       const shaped = await hook(
         { grantType: 'client_credentials', client: info, userId: info.clientId, scope: scope ?? info.scope, resources: resources ?? [] },
         ctx.env,
@@ -81,7 +86,10 @@ const clientCredentials: TokenGrant = {
 };
 
 /** The grant types of the token endpoint, registered in one place (device code, token exchange: one entry each). */
-export const TOKEN_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials];
+export const TOKEN_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials, deviceCodeGrant];
+
+/** The grant types this server offers: `grant_types_supported`, and what /register accepts. */
+export const enabledGrants = (config: ServerConfig): TokenGrant[] => TOKEN_GRANTS.filter((grant) => grant.enabled?.(config) ?? true);
 
 function tokenResponse(result: TokenResult, headers: Record<string, string>): Response {
   return json({
@@ -96,11 +104,11 @@ function tokenResponse(result: TokenResult, headers: Record<string, string>): Re
 /** POST /token (RFC 6749 §3.2): client authentication by Basic, by form, or none (public clients). */
 async function token(ctx: RequestContext): Promise<Response> {
   const params = await Params.fromForm(ctx.request, ctx.config.maxBodyBytes, ['resource']);
-  const client = presentedClient(ctx.request, params);
-  ctx.event.clientId = client.clientId;
+  const client = await requestClient(ctx, params);
   const type = params.require('grant_type');
-  const grant = TOKEN_GRANTS.find((candidate) => candidate.type === type);
-  if (!grant) throw new OAuthHttpError('unsupported_grant_type', `grant_type must be one of ${TOKEN_GRANTS.map((g) => g.type).join(', ')}`);
+  const offered = enabledGrants(ctx.config);
+  const grant = offered.find((candidate) => candidate.type === type);
+  if (!grant) throw new OAuthHttpError('unsupported_grant_type', `grant_type must be one of ${offered.map((g) => g.type).join(', ')}`);
   ctx.event.grantType = grant.type;
   const store = await ctx.store();
   // RFC 9449: a valid DPoP proof binds the tokens (through the store's dpopJkt) to its key.
@@ -117,8 +125,9 @@ export const tokenEndpoint: Endpoint = {
   handle: token,
   metadata: (config, issuer) => ({
     token_endpoint: endpointUrl(issuer, config.paths.token),
-    grant_types_supported: TOKEN_GRANTS.map((grant) => grant.type),
-    token_endpoint_auth_methods_supported: [...CLIENT_AUTH_METHODS],
+    grant_types_supported: enabledGrants(config).map((grant) => grant.type),
+    token_endpoint_auth_methods_supported: authMethods(config),
+    ...authSigningAlgs(config, 'token_endpoint'),
     ...(config.dpop && { dpop_signing_alg_values_supported: [...config.dpop.settings.algorithms] }),
   }),
 };

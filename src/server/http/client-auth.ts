@@ -1,3 +1,5 @@
+import type { OAuthStore } from '../../oauth/oauth-store.js';
+import type { ClientInfo } from '../../oauth/types.js';
 import { OAuthHttpError, invalidClient } from './errors.js';
 import type { Params } from './params.js';
 
@@ -8,9 +10,21 @@ export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 export interface PresentedClient {
   clientId: string;
   clientSecret?: string;
-  method: ClientAuthMethod;
+  method: ClientAuthMethod | 'private_key_jwt';
+  /** Set only once a `private_key_jwt` assertion was verified (see `http/client-assertion.ts`). */
+  clientAssertionVerified?: true;
   /** RFC 9449: the thumbprint of the key of the request's verified DPoP proof (token endpoint). */
   dpopJkt?: string;
+}
+
+/** The methods an endpoint that authenticates clients offers: `private_key_jwt` too when client assertions are on. */
+export function authMethods(config: { clientAssertions: unknown }): string[] {
+  return config.clientAssertions ? [...CLIENT_AUTH_METHODS, 'private_key_jwt'] : [...CLIENT_AUTH_METHODS];
+}
+
+/** `<endpoint>_auth_signing_alg_values_supported` (RFC 8414 §2) when client assertions are on. */
+export function authSigningAlgs(config: { clientAssertions: { algorithms: readonly string[] } | null }, endpoint: string): Record<string, string[]> {
+  return config.clientAssertions ? { [`${endpoint}_auth_signing_alg_values_supported`]: [...config.clientAssertions.algorithms] } : {};
 }
 
 // What any client id of the store looks like (printable ASCII, at most 256
@@ -61,10 +75,16 @@ function fromRequest(request: Request, params: Params): PresentedClient {
 }
 
 /** The store's credentials from a presented client (and the DPoP key its tokens are bound to). */
-export function storeCredentials(client: PresentedClient): { clientId: string; clientSecret?: string; dpopJkt?: string } {
+export function storeCredentials(client: PresentedClient): { clientId: string; clientSecret?: string; clientAssertionVerified?: true; dpopJkt?: string } {
   return {
     clientId: client.clientId,
     ...(client.clientSecret !== undefined && { clientSecret: client.clientSecret }),
+    ...(client.clientAssertionVerified && { clientAssertionVerified: true }),
     ...(client.dpopJkt !== undefined && { dpopJkt: client.dpopJkt }),
   };
+}
+
+/** The store's `authenticateClient` for a presented client (constant time; every failure `invalid_client`). */
+export function authenticate(store: OAuthStore, client: PresentedClient): Promise<ClientInfo> {
+  return store.authenticateClient(client.clientId, client.clientSecret, client.clientAssertionVerified ? { clientAssertionVerified: true } : undefined);
 }

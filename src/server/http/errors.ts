@@ -24,6 +24,11 @@ const GENERIC: Record<string, string> = {
   invalid_scope: 'the requested scope is not allowed',
   invalid_target: 'the requested resource is not one this client may get tokens for',
   unsupported_grant_type: 'the grant type is not supported',
+  // RFC 8628 §3.5: what a polling device hears.
+  authorization_pending: 'the user has not decided yet; poll again after the interval',
+  slow_down: 'polling too fast; wait the interval plus 5 seconds between polls',
+  expired_token: 'the device code expired; start again',
+  access_denied: 'the request was denied',
 };
 
 /** `invalid_client` (401). The Basic challenge is added by the dispatcher, only where the client used that header. */
