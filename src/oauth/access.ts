@@ -107,24 +107,28 @@ function audience(resources: string[] | undefined): { aud?: string | string[] } 
   return { aud: resources.length === 1 ? resources[0]! : resources };
 }
 
+/** RFC 7662's answer for a live access token, opaque or JWT. */
+export function accessIntrospection(info: AccessTokenInfo): IntrospectionResult {
+  return {
+    active: true,
+    scope: info.scope.join(' '),
+    client_id: info.clientId,
+    sub: info.userId,
+    exp: Math.floor(info.expiresAt / 1000),
+    iat: Math.floor(info.issuedAt / 1000),
+    token_type: info.jkt === undefined ? 'Bearer' : 'DPoP',
+    ...audience(info.resources),
+    ...(info.jkt !== undefined && { cnf: { jkt: info.jkt } }),
+  };
+}
+
 /** RFC 7662. Anything not live answers exactly `{ active: false }`. */
 export async function introspect(ctx: StoreContext, tokenInput: string): Promise<IntrospectionResult> {
   const token = requireToken('token', tokenInput);
   const kind = kindOf(token);
   if (kind === 'access') {
     const info = await validated(ctx, token);
-    if (!info) return { active: false };
-    return {
-      active: true,
-      scope: info.scope.join(' '),
-      client_id: info.clientId,
-      sub: info.userId,
-      exp: Math.floor(info.expiresAt / 1000),
-      iat: Math.floor(info.issuedAt / 1000),
-      token_type: info.jkt === undefined ? 'Bearer' : 'DPoP',
-      ...audience(info.resources),
-      ...(info.jkt !== undefined && { cnf: { jkt: info.jkt } }),
-    };
+    return info ? accessIntrospection(info) : { active: false };
   }
   if (kind === 'refresh') {
     const live = await readRefresh(ctx, token);

@@ -4,6 +4,7 @@ import { optionalInteger, requireObject } from '../util/validate.js';
 import { DEFAULT_MAX_BODY_BYTES } from './http/body.js';
 import { clientAssertionsOf, deviceAuthorizationOf, pushedRequestsOf, type ResolvedClientAssertions, type ResolvedDeviceAuthorization, type ResolvedPushedRequests } from './flows-config.js';
 import { RateLimiter } from './rate-limit.js';
+import { endpointPath as path, optionalFunction } from './option-checks.js';
 import { dpopOf } from './dpop/options.js';
 import type { ServerDpop } from './dpop/dpop.js';
 import type { JwtAccessTokens } from './tokens/jwt-access-token.js';
@@ -69,22 +70,7 @@ export interface ResolvedDocuments {
 }
 
 const DAY = 86_400;
-const PATH = /^\/[\x21-\x7E]*$/;
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
-
-function path(field: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !PATH.test(value) || value.includes('?') || value.includes('#')) {
-    throw new InvalidRequestError(field, 'must be an absolute path (starting with "/", no query or fragment)');
-  }
-  return value;
-}
-
-function optionalFunction<T>(field: string, value: unknown): T | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw new InvalidRequestError(field, 'must be a function');
-  return value as T;
-}
 
 function stringList(field: string, value: unknown, pattern?: RegExp): string[] {
   if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || (pattern !== undefined && !pattern.test(item)))) {

@@ -1,6 +1,7 @@
 import { InvalidRequestError } from '../errors.js';
 import { optionalInteger, requireObject } from '../util/validate.js';
 import type { ResolvedDocuments } from './config.js';
+import { endpointPath, optionalFunction } from './option-checks.js';
 
 /**
  * The options of the opt-in flows (pushed authorization requests, the device
@@ -32,22 +33,7 @@ export interface ResolvedClientAssertions {
   cache: Map<string, { jwks: unknown; fetchedAt: number; expiresAt: number }>;
 }
 
-const PATH = /^\/[\x21-\x7E]*$/;
 export const DEFAULT_ASSERTION_ALGORITHMS = ['ES256', 'RS256', 'PS256', 'EdDSA'] as const;
-
-function endpointPath(field: string, value: unknown, fallback: string): string {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !PATH.test(value) || value.includes('?') || value.includes('#')) {
-    throw new InvalidRequestError(field, 'must be an absolute path (starting with "/", no query or fragment)');
-  }
-  return value;
-}
-
-function optionalFunction<T>(field: string, value: unknown): T | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw new InvalidRequestError(field, 'must be a function');
-  return value as T;
-}
 
 export function pushedRequestsOf(value: unknown): ResolvedPushedRequests | null {
   if (value === undefined || value === false) return null;

@@ -10,7 +10,7 @@ import { memoryAdapter } from '../../adapters/memory/index.js';
 import type { StorageAdapter } from '../../src/storage/contract.js';
 import { createTestClock } from '../../src/storage/conformance/index.js';
 import type { ProtectedResourceOptions } from '../../src/server/index.js';
-import { racyAdapterClaimingAtomicity } from '../oauth/oauth-store-helpers.js';
+import { switchablyRacy } from '../oauth/oauth-store-helpers.js';
 import { ISSUER, testServer, type TestServerOptions } from '../server/test-app.js';
 import { REDIRECT, authorizationCode, callResource, proof, proofKey, signIn, tokenCall, tokenRequest } from '../server/token-flows.js';
 
@@ -19,22 +19,6 @@ const PROTECT: ProtectedResourceOptions<unknown, unknown>[] = [
   { path: '/api/me', requireAudience: false, handler: (_request, _env, auth) => Response.json({ sub: auth.userId }) },
   { path: '/mcp', accessTokenFormat: 'jwt', handler: (_request, _env, auth) => Response.json({ sub: auth.userId }) },
 ];
-
-/**
- * NEGATIVE CONTROL ONLY: the memory adapter, claiming atomicity, that races
- * (checks, waits for 50 contenders, then sets) while `racing.on` is set.
- */
-function switchablyRacy(adapter: StorageAdapter, racing: { on: boolean }): StorageAdapter {
-  const racy = racyAdapterClaimingAtomicity(adapter, 50);
-  const pick = () => (racing.on ? racy : adapter);
-  return {
-    ...racy,
-    get: (key) => pick().get(key),
-    put: (key, value, options) => pick().put(key, value, options),
-    compareAndSet: (key, value, condition, options) => pick().compareAndSet(key, value, condition, options),
-    batch: (operations) => pick().batch!(operations),
-  };
-}
 
 async function setup(overrides: TestServerOptions = {}, wrap?: (adapter: StorageAdapter) => StorageAdapter) {
   const clock = createTestClock();

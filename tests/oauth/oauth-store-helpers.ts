@@ -126,3 +126,20 @@ export function racyAdapterClaimingAtomicity(inner: StorageAdapter, contenders?:
     },
   };
 }
+
+/**
+ * NEGATIVE CONTROL ONLY: `racyAdapterClaimingAtomicity` (check, wait for
+ * `contenders`, then set) while `racing.on` is set, the adapter itself otherwise,
+ * so one store can be set up honestly and then raced.
+ */
+export function switchablyRacy(adapter: StorageAdapter, racing: { on: boolean }, contenders = 50): StorageAdapter {
+  const racy = racyAdapterClaimingAtomicity(adapter, contenders);
+  const pick = () => (racing.on ? racy : adapter);
+  return {
+    ...racy,
+    get: (key) => pick().get(key),
+    put: (key, value, options) => pick().put(key, value, options),
+    compareAndSet: (key, value, condition, options) => pick().compareAndSet(key, value, condition, options),
+    ...(adapter.batch && { batch: (operations: Parameters<NonNullable<StorageAdapter['batch']>>[0]) => pick().batch!(operations) }),
+  };
+}

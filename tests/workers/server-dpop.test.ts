@@ -12,9 +12,8 @@ import * as oauth from 'oauth4webapi';
 import { describe, expect, test } from 'vitest';
 import { Keyring, OAuthStore, generateSecret } from '../../src/index.js';
 import type { AuthorizationServer, ProtectedResourceOptions } from '../../src/server/index.js';
-import type { StorageAdapter } from '../../src/storage/contract.js';
 import { findPlaintext } from '../conformance/plaintext-scan.js';
-import { racyAdapterClaimingAtomicity } from '../oauth/oauth-store-helpers.js';
+import { switchablyRacy } from '../oauth/oauth-store-helpers.js';
 import { ISSUER, handleOf, testServer } from '../server/test-app.js';
 import { REDIRECT, proof, proofKey, signIn, tokenRequest } from '../server/token-flows.js';
 import { createStorage, type Configuration } from './oauth-storage.js';
@@ -24,19 +23,6 @@ const PROTECT: ProtectedResourceOptions<unknown, unknown>[] = [
   { path: '/api/me', requireAudience: false, handler: (_request, _env, auth) => Response.json({ sub: auth.userId }) },
   { path: '/mcp', accessTokenFormat: 'jwt', handler: (_request, _env, auth) => Response.json({ sub: auth.userId, resource: auth.resource }) },
 ];
-
-/** NEGATIVE CONTROL ONLY: claims atomicity and races (check, wait for 50, set) while `racing.on`. */
-function switchablyRacy(adapter: StorageAdapter, racing: { on: boolean }): StorageAdapter {
-  const racy = racyAdapterClaimingAtomicity(adapter, 50);
-  const pick = () => (racing.on ? racy : adapter);
-  return {
-    ...racy,
-    get: (key) => pick().get(key),
-    put: (key, value, options) => pick().put(key, value, options),
-    compareAndSet: (key, value, condition, options) => pick().compareAndSet(key, value, condition, options),
-    ...(adapter.batch && { batch: (operations: Parameters<NonNullable<StorageAdapter['batch']>>[0]) => pick().batch!(operations) }),
-  };
-}
 
 async function newServer(configuration: Configuration, racing?: { on: boolean }) {
   const storage = await createStorage(configuration, Date.now);

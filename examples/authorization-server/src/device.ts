@@ -1,6 +1,6 @@
 import { InvalidRequestError, SlowDownError } from '../../../src/index.js';
 import { readForm, type PendingDeviceAuthorization, type ServerContext } from '../../../src/server/index.js';
-import { escape, page } from './pages.js';
+import { escape, page, SIGN_IN_FIELDS } from './pages.js';
 
 /**
  * The device flow's page (RFC 8628 §3.3), the `verification_uri` of the
@@ -33,10 +33,7 @@ function confirmPage(device: PendingDeviceAuthorization): Response {
 <p class="note">Only continue if you started this on a device of yours just now.</p>
 <form method="post" action="/device">
 <input type="hidden" name="user_code" value="${escape(device.userCode)}">
-<label for="user">Demo user name (any name; there are no passwords in this demo)</label>
-<input type="text" id="user" name="user" required maxlength="64" autocomplete="username" autofocus>
-<button type="submit" name="decision" value="approve">Sign in and allow</button>
-<button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
+${SIGN_IN_FIELDS}
 </form>`,
   );
 }

@@ -14,6 +14,12 @@ button{padding:.5rem 1.2rem;font-size:1rem;margin:1rem .5rem 0 0;cursor:pointer}
  * here and is answered with a redirect to the client, and Chromium checks
  * `form-action` on that redirect too, so the client's origin must be allowed.
  */
+/** The demo's sign-in fields and decision buttons, shared by the consent and device pages. */
+export const SIGN_IN_FIELDS = `<label for="user">Demo user name (any name; there are no passwords in this demo)</label>
+<input type="text" id="user" name="user" required maxlength="64" autocomplete="username" autofocus>
+<button type="submit" name="decision" value="approve">Sign in and allow</button>
+<button type="submit" name="decision" value="deny" formnovalidate>Deny</button>`;
+
 export function page(title: string, body: string, status = 200, formAction: string[] = []): Response {
   return new Response(
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
@@ -47,10 +53,7 @@ export function consentPage(authorization: PendingAuthorization): Response {
 <p><strong>${escape(name)}</strong> (redirecting to ${escape(redirect.host)}) asks for: ${scopes}${audience}.</p>
 <form method="post" action="/authorize">
 <input type="hidden" name="session" value="${escape(authorization.handle)}">
-<label for="user">Demo user name (any name; there are no passwords in this demo)</label>
-<input type="text" id="user" name="user" required maxlength="64" autocomplete="username" autofocus>
-<button type="submit" name="decision" value="approve">Sign in and allow</button>
-<button type="submit" name="decision" value="deny" formnovalidate>Deny</button>
+${SIGN_IN_FIELDS}
 </form>
 <p class="note">The code, tokens and your user name are stored only sealed (AES-256-GCM) or as HMAC lookup ids.</p>`,
     200,

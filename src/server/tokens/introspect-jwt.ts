@@ -1,3 +1,4 @@
+import { accessIntrospection } from '../../oauth/access.js';
 import type { OAuthStore } from '../../oauth/oauth-store.js';
 import type { IntrospectionResult } from '../../oauth/types.js';
 import type { RequestContext } from '../endpoints/endpoint.js';
@@ -11,16 +12,5 @@ import type { RequestContext } from '../endpoints/endpoint.js';
 export async function introspectJwt(ctx: RequestContext, store: OAuthStore, token: string): Promise<IntrospectionResult> {
   const info = await ctx.config.jwt!.verify(store, token, { issuer: ctx.issuer });
   if (!info) return { active: false };
-  const resources = info.resources ?? [];
-  return {
-    active: true,
-    scope: info.scope.join(' '),
-    client_id: info.clientId,
-    sub: info.userId,
-    exp: Math.floor(info.expiresAt / 1000),
-    iat: Math.floor(info.issuedAt / 1000),
-    token_type: info.jkt === undefined ? 'Bearer' : 'DPoP',
-    ...(resources.length > 0 && { aud: resources.length === 1 ? resources[0]! : resources }),
-    ...(info.jkt !== undefined && { cnf: { jkt: info.jkt } }),
-  };
+  return accessIntrospection(info);
 }
