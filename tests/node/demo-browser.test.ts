@@ -94,9 +94,15 @@ describe('demo SPA against the running demo server, in Chromium', () => {
     await expect.poll(() => page.locator('#dpop').isChecked()).toBe(true);
     await signIn(page, 'dora');
     expect(await page.locator('#timeline').textContent()).toContain('signed in (DPoP tokens)');
+    const apiAuthorization = page.waitForRequest((request) => new URL(request.url()).pathname === '/api/me');
     await page.click('#call-api');
     await expect.poll(() => output(page).textContent()).toContain('"status": 200');
     expect(await output(page).textContent()).toContain('"sub": "dora"');
+    // The token the page sent with its proof is bound: the same token as Bearer is refused (RFC 9449 §7.1).
+    const sent = (await (await apiAuthorization).allHeaders()).authorization ?? '';
+    expect(sent).toMatch(/^DPoP /);
+    const asBearer = await fetch(`${server!.url}/api/me`, { headers: { authorization: `Bearer ${sent.slice('DPoP '.length)}` } });
+    expect(asBearer.status).toBe(401);
     await page.click('#refresh');
     await expect.poll(() => output(page).textContent()).toContain('"refreshed": true');
     await page.click('#call-api');
