@@ -293,13 +293,16 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
 
     test(`${contenders} concurrent exchanges of one code: exactly 1 succeeds, the rest get invalid_grant, and the winner's tokens end revoked`, async () => {
       const s = await setup(options);
-      const { code, verifier } = await s.issueCode();
+      const { code, grantId, verifier } = await s.issueCode();
       const { ok, errors } = await race(contenders, () =>
         s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier }),
       );
       expect(ok).toHaveLength(1);
       expect(errors).toHaveLength(contenders - 1);
       expect(errors.every((error) => error instanceof InvalidGrantError)).toBe(true);
+      // A loser writes nothing: no orphan access record per losing caller.
+      const stored = await dumpAdapter(s.storage.singleUseAdapter ?? s.storage.adapter);
+      expect(stored.filter((entry) => entry.key.startsWith(`access/${grantId}/`))).toHaveLength(1);
       await expectDead(s, ok[0]!);
       const violations = await s.store.queryAudit({ type: 'security_violation', clientId: s.creds.clientId });
       expect(violations.events).toHaveLength(1);
