@@ -807,6 +807,31 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       expect(await store.validateAccessToken(tokens.accessToken)).toBeNull();
     });
 
+    test('deleteClient revokes its grants in their own records: each grant is marked revoked and listed for JWT validators, and a client re-registered under the same id gets none of its tokens back', async () => {
+      const s = await setup(options);
+      // A client id of the caller's choosing can be registered again once deleted: only the grants' own records stand between it and the old tokens.
+      const clientId = `https://client.example/oauth/${crypto.randomUUID()}.json`;
+      const register = () => s.store.registerClient({ clientId, type: 'public', redirectUris: [REDIRECT] });
+      await register();
+      const grants: TokenResult[] = [];
+      for (const userId of [s.u1, s.u2]) {
+        const { verifier, challenge } = await pkcePair();
+        const { code } = await s.store.createAuthorizationCode({ clientId, userId, redirectUri: REDIRECT, codeChallenge: challenge });
+        grants.push(await s.store.exchangeAuthorizationCode({ clientId, code, redirectUri: REDIRECT, codeVerifier: verifier }));
+      }
+      expect(await s.store.deleteClient(clientId)).toBe(true);
+      const single = s.storage.singleUseAdapter ?? s.storage.adapter;
+      for (const { grantId } of grants) expect(await single.get(`grant-revoked/${grantId}`), grantId).not.toBeNull();
+      expect((await s.store.listRevocations()).map((entry) => entry.id)).toEqual(expect.arrayContaining(grants.map((grant) => grant.grantId)));
+      expect((await s.store.queryAudit({ type: 'client_deleted', clientId })).events.map((event) => event.details)).toEqual([{ grantsRevoked: 2 }]);
+      await register();
+      for (const tokens of grants) {
+        expect(await s.store.validateAccessToken(tokens.accessToken)).toBeNull();
+        expect(await s.store.introspect(tokens.refreshToken!)).toStrictEqual({ active: false });
+        await expectInvalidGrant(s.store.refreshAccessToken({ clientId, refreshToken: tokens.refreshToken! }));
+      }
+    });
+
     test('a deleted client\'s tokens die even when its grant index missed the grant', async () => {
       // An index entry lost some other way (KV lists are eventually consistent): the client's deletion still ends its tokens.
       const s = await setup(options);
