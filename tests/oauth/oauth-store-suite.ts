@@ -293,13 +293,16 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
 
     test(`${contenders} concurrent exchanges of one code: exactly 1 succeeds, the rest get invalid_grant, and the winner's tokens end revoked`, async () => {
       const s = await setup(options);
-      const { code, verifier } = await s.issueCode();
+      const { code, grantId, verifier } = await s.issueCode();
       const { ok, errors } = await race(contenders, () =>
         s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier }),
       );
       expect(ok).toHaveLength(1);
       expect(errors).toHaveLength(contenders - 1);
       expect(errors.every((error) => error instanceof InvalidGrantError)).toBe(true);
+      // A loser writes nothing: no orphan access record per losing caller.
+      const access = await (s.storage.singleUseAdapter ?? s.storage.adapter).list({ prefix: `access/${grantId}/` });
+      expect(access.keys).toHaveLength(1);
       await expectDead(s, ok[0]!);
       const violations = await s.store.queryAudit({ type: 'security_violation', clientId: s.creds.clientId });
       expect(violations.events).toHaveLength(1);
@@ -802,6 +805,31 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       expect((await store.listGrants(userId)).grants.map((grant) => grant.grantId)).toEqual([grantId]);
       expect(await store.deleteClient(client.clientId)).toBe(true);
       expect(await store.validateAccessToken(tokens.accessToken)).toBeNull();
+    });
+
+    test('deleteClient revokes its grants in their own records: each grant is marked revoked and listed for JWT validators, and a client re-registered under the same id gets none of its tokens back', async () => {
+      const s = await setup(options);
+      // A client id of the caller's choosing can be registered again once deleted: only the grants' own records stand between it and the old tokens.
+      const clientId = `https://client.example/oauth/${crypto.randomUUID()}.json`;
+      const register = () => s.store.registerClient({ clientId, type: 'public', redirectUris: [REDIRECT] });
+      await register();
+      const grants: TokenResult[] = [];
+      for (const userId of [s.u1, s.u2]) {
+        const { verifier, challenge } = await pkcePair();
+        const { code } = await s.store.createAuthorizationCode({ clientId, userId, redirectUri: REDIRECT, codeChallenge: challenge });
+        grants.push(await s.store.exchangeAuthorizationCode({ clientId, code, redirectUri: REDIRECT, codeVerifier: verifier }));
+      }
+      expect(await s.store.deleteClient(clientId)).toBe(true);
+      const single = s.storage.singleUseAdapter ?? s.storage.adapter;
+      for (const { grantId } of grants) expect(await single.get(`grant-revoked/${grantId}`), grantId).not.toBeNull();
+      expect((await s.store.listRevocations()).map((entry) => entry.id)).toEqual(expect.arrayContaining(grants.map((grant) => grant.grantId)));
+      expect((await s.store.queryAudit({ type: 'client_deleted', clientId })).events.map((event) => event.details)).toEqual([{ grantsRevoked: 2 }]);
+      await register();
+      for (const tokens of grants) {
+        expect(await s.store.validateAccessToken(tokens.accessToken)).toBeNull();
+        expect(await s.store.introspect(tokens.refreshToken!)).toStrictEqual({ active: false });
+        await expectInvalidGrant(s.store.refreshAccessToken({ clientId, refreshToken: tokens.refreshToken! }));
+      }
     });
 
     test('a deleted client\'s tokens die even when its grant index missed the grant', async () => {

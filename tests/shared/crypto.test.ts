@@ -213,6 +213,23 @@ describe('Keyring', () => {
     expect(error.message).not.toContain('body');
   });
 
+  test('the envelope header is authenticated: relabelled to another id of the same key, it fails with IntegrityError', async () => {
+    // Two ids holding one key: only the header's place in the AAD tells them apart.
+    const { entries } = await Keyring.generate();
+    const { encryptionKey, lookupKey } = entries[0]!;
+    const keyring = Keyring.fromKeys([
+      { id: 'aa', encryptionKey, lookupKey },
+      { id: 'bb', encryptionKey, lookupKey },
+    ]);
+    const sealed = await keyring.seal(utf8('body'), aad);
+    expect(keyring.envelopeKeyId(sealed)).toBe('aa');
+    const relabelled = sealed.slice();
+    relabelled.set(utf8('bb'), 2);
+    expect(keyring.envelopeKeyId(relabelled)).toBe('bb');
+    await expectError(keyring.open(relabelled, aad), IntegrityError);
+    expect(await keyring.open(sealed, aad)).toEqual(utf8('body'));
+  });
+
   test('an unknown key id raises KeyNotFoundError', async () => {
     const keyring = await Keyring.fromSecret([{ id: 'known', secret: generateSecret() }]);
     const foreign = await Keyring.fromSecret([{ id: 'foreign', secret: generateSecret() }]);
@@ -311,6 +328,22 @@ describe('random tokens, secrets and comparison', () => {
     expect(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2]))).toBe(true);
     expect(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3]))).toBe(false);
     expect(timingSafeEqual(new Uint8Array([0]), new Uint8Array([]))).toBe(false);
+  });
+
+  test('timingSafeEqual reads every byte even when the first differs (no early exit)', () => {
+    const reads = new Set<number>();
+    const counted = (bytes: Uint8Array): Uint8Array =>
+      new Proxy(bytes, {
+        get(target, property) {
+          if (typeof property === 'string' && /^\d+$/.test(property)) reads.add(Number(property));
+          return Reflect.get(target, property, target);
+        },
+      });
+    const left = filled(32, 7);
+    const right = filled(32, 7);
+    right[0] = 8;
+    expect(timingSafeEqual(counted(left), right)).toBe(false);
+    expect([...reads].sort((a, b) => a - b)).toEqual(Array.from({ length: 32 }, (_, i) => i));
   });
 
   test('base64url round-trips every byte value and rejects malformed text', () => {
