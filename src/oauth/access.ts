@@ -74,7 +74,7 @@ async function validated(ctx: StoreContext, token: string): Promise<AccessTokenI
   const found = await readAccess(ctx, token);
   // The client must still exist: deleteClient revokes the grants it finds at once; this ends one issued
   // while the deletion ran (by an isolate that still saw the client). Cached per isolate (clientCacheSeconds).
-  if (!found || found.access.clientId !== found.grant.clientId || (await readClient(ctx, found.grant.clientId)) === null) return null;
+  if (!found || found.access.clientId !== found.grant.clientId || !(await clientHolds(ctx, found.grant))) return null;
   const { access, grant } = found;
   const resources = resourcesOf(access, grant);
   const info: AccessTokenInfo = {
@@ -93,12 +93,22 @@ async function validated(ctx: StoreContext, token: string): Promise<AccessTokenI
   return info;
 }
 
+/**
+ * Whether the grant's client still exists as the client it was issued to: a client deleted and then
+ * registered again under the same id (a chosen id, such as a metadata document URL) is newer than
+ * every grant of the deleted one, so a grant its deletion missed (a lost index entry) stays dead.
+ */
+async function clientHolds(ctx: StoreContext, grant: GrantRecord): Promise<boolean> {
+  const client = await readClient(ctx, grant.clientId);
+  return client !== null && grant.createdAt >= client.data.createdAt;
+}
+
 /** The live refresh token's grant and expiry, or null. */
 async function readRefresh(ctx: StoreContext, token: string): Promise<{ grantId: string; grant: GrantRecord; record: RefreshRecord; expiresAt: number } | null> {
   const grantId = parseRefreshToken(token)?.grantId;
   if (grantId === undefined) return null;
   const found = await readToken(ctx, ctx.records.refresh, grantId, await ctx.keyring.lookupIds(LOOKUP.refresh, token));
-  if (!found || (await readClient(ctx, found.grant.clientId)) === null) return null;
+  if (!found || !(await clientHolds(ctx, found.grant))) return null;
   return { grantId, grant: found.grant, record: found.record, expiresAt: Math.min(found.expiresAt, found.grant.expiresAt) };
 }
 

@@ -844,6 +844,27 @@ export function describeOAuthStoreSuite(label: string, options: OAuthStoreSuiteO
       expect(await s.store.introspect(lost.refreshToken!)).toStrictEqual({ active: false });
     });
 
+    test('a client re-registered under its old id does not revive a grant the deletion missed (its index entry was lost)', async () => {
+      const s = await setup(options);
+      const clientId = `https://client.example/oauth/${crypto.randomUUID()}.json`;
+      const register = () => s.store.registerClient({ clientId, type: 'public', redirectUris: [REDIRECT] });
+      await register();
+      const { verifier, challenge } = await pkcePair();
+      const { code } = await s.store.createAuthorizationCode({ clientId, userId: s.u1, redirectUri: REDIRECT, codeChallenge: challenge });
+      const tokens = await s.store.exchangeAuthorizationCode({ clientId, code, redirectUri: REDIRECT, codeVerifier: verifier });
+      expect(await (s.storage.singleUseAdapter ?? s.storage.adapter).delete(`client-grant/${clientId}/~${tokens.grantId}`)).toBe(true);
+      expect(await s.store.deleteClient(clientId)).toBe(true);
+      s.clock.advance(1000);
+      await register();
+      expect(await s.store.validateAccessToken(tokens.accessToken)).toBeNull();
+      expect(await s.store.introspect(tokens.accessToken)).toStrictEqual({ active: false });
+      expect(await s.store.introspect(tokens.refreshToken!)).toStrictEqual({ active: false });
+      // The new registration's own grants are unaffected.
+      const fresh = await s.store.createAuthorizationCode({ clientId, userId: s.u1, redirectUri: REDIRECT, codeChallenge: challenge });
+      const next = await s.store.exchangeAuthorizationCode({ clientId, code: fresh.code, redirectUri: REDIRECT, codeVerifier: verifier });
+      expect(await s.store.validateAccessToken(next.accessToken)).toMatchObject({ clientId, grantId: next.grantId });
+    });
+
     test('deleteClient revokes only its own grants: a forged or stale client-grant entry naming another client\'s grant changes nothing', async () => {
       const s = await setup(options);
       const victim = await s.authorize();
