@@ -5,6 +5,7 @@ import { AccessDeniedError, AuthorizationPendingError, InvalidGrantError, SlowDo
 import { OAuthStore } from '../../src/oauth/oauth-store.js';
 import { DEVICE_CODE_GRANT, MAX_USER_CODE_ATTEMPTS } from '../../src/oauth/grants/device-code.js';
 import type { OAuthStorePolicy } from '../../src/oauth/types.js';
+import type { StorageAdapter } from '../../src/storage/contract.js';
 import { createTestClock, type TestClock } from '../../src/storage/conformance/index.js';
 import { dumpAdapter, pkcePair, racyAdapterClaimingAtomicity } from './oauth-store-helpers.js';
 import type { OAuthStoreSuiteStorage } from './oauth-store-suite.js';
@@ -156,6 +157,33 @@ export function describeSingleUseSuite(label: string, options: { create: (clock:
       for (let attempt = 0; attempt < MAX_USER_CODE_ATTEMPTS; attempt++) expect(await s.store.getDeviceAuthorization('BCDF-GHJK', { attemptKey: '203.0.113.7' })).toBeNull();
       await expect(s.store.getDeviceAuthorization(target.userCode, { attemptKey: '203.0.113.7' })).rejects.toBeInstanceOf(SlowDownError);
       expect(await s.store.getDeviceAuthorization(target.userCode, { attemptKey: '198.51.100.2' })).not.toBeNull();
+    });
+
+    test(`device flow: of ${contenders} user codes sent at once by one caller, only the limit's worth are looked up; right codes do not count`, async () => {
+      const s = await setup();
+      // Counts the store's lookups of user codes (reads of user-code/ keys).
+      const lookups = { count: 0 };
+      const counted = (adapter: StorageAdapter): StorageAdapter => new Proxy(adapter, {
+        get(target, property) {
+          if (property === 'get') return (key: string) => { if (key.startsWith('user-code/')) lookups.count++; return target.get(key); };
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      const single = s.storage.singleUseAdapter;
+      const store = new OAuthStore({ keyring: s.keyring, adapter: single ? s.storage.adapter : counted(s.storage.adapter), ...(single && { singleUseAdapter: counted(single) }), now: s.clock.now });
+      const { client } = await store.registerClient({ type: 'public', grantTypes: [DEVICE_CODE_GRANT], scope: ['tv'] });
+      const target = await store.createDeviceAuthorization({ clientId: client.clientId });
+      const caller = { attemptKey: '203.0.113.9' };
+      for (let look = 0; look < MAX_USER_CODE_ATTEMPTS + 2; look++) expect(await store.getDeviceAuthorization(target.userCode, caller)).not.toBeNull();
+      lookups.count = 0;
+      // Counted before the lookup: a count checked first and raised afterwards let every guess be looked up (the right one among them found).
+      const guesses = await settle(contenders, (index) => store.getDeviceAuthorization(index === contenders - 1 ? target.userCode : 'BCDF-GHJK', caller));
+      expect(lookups.count).toBeLessThanOrEqual(MAX_USER_CODE_ATTEMPTS + 1);
+      expect(guesses.ok.length).toBeLessThanOrEqual(MAX_USER_CODE_ATTEMPTS + 1);
+      expect(guesses.errors.every((error) => error instanceof SlowDownError)).toBe(true);
+      expect(guesses.ok.filter((found) => found === null).length).toBe(MAX_USER_CODE_ATTEMPTS);
+      await expect(store.getDeviceAuthorization(target.userCode, caller)).rejects.toBeInstanceOf(SlowDownError);
     });
 
     test('signing keys: one current ES256 key, published in the JWKS with its overlap; rotation keeps the old one verifying; private keys sealed', async () => {

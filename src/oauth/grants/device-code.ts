@@ -140,21 +140,37 @@ export async function createDeviceAuthorization(ctx: StoreContext, input: Create
 }
 
 /**
- * Counts a wrong user code against `attemptKey` (the caller: an IP address,
- * a session), and refuses further attempts past the limit within the window.
+ * Takes one of `attemptKey`'s attempts before a user code is looked up, and
+ * refuses past the limit within the window: taken first, so that N guesses
+ * sent at once are counted before any of them is looked up (a count checked
+ * first and raised after the lookup let all N through). A right code gives
+ * its attempt back (`returnAttempt`), so only wrong codes add up.
  */
-async function checkAttempts(ctx: StoreContext, attemptKey: string | undefined, failed: boolean): Promise<void> {
-  if (attemptKey === undefined) return;
+async function takeAttempt(ctx: StoreContext, id: string): Promise<void> {
   const c = collections(ctx);
-  const id = await ctx.keyring.lookupId(LOOKUP.attempts, attemptKey);
   for (let attempt = 0; attempt < 16; attempt++) {
     const found = await c.attempts.get(id);
     const count = found?.data.count ?? 0;
     if (count >= MAX_USER_CODE_ATTEMPTS) throw new SlowDownError('too many wrong user codes; try again later');
-    if (!failed) return;
     const expiresAt = found?.expiresAt ?? ctx.now() + ATTEMPT_WINDOW_MS;
     const written = await c.attempts.compareAndSet(id, { count: count + 1 }, found ? { ifVersion: found.version } : { ifAbsent: true }, { expiresAt });
     if (written !== null) return;
+  }
+  throw new SlowDownError('too many concurrent user code attempts; try again later');
+}
+
+/** Gives back the attempt a right user code took (best effort: a contended counter keeps it, erring on the safe side). */
+async function returnAttempt(ctx: StoreContext, id: string): Promise<void> {
+  const c = collections(ctx);
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const found = await c.attempts.get(id);
+    if (!found) return;
+    const count = found.data.count - 1;
+    // The last attempt given back removes the counter, so the next wrong code starts a new window.
+    const done = count <= 0
+      ? await c.attempts.delete(id, found.version)
+      : (await c.attempts.compareAndSet(id, { count }, { ifVersion: found.version }, { expiresAt: found.expiresAt })) !== null;
+    if (done) return;
   }
 }
 
@@ -162,7 +178,8 @@ async function checkAttempts(ctx: StoreContext, attemptKey: string | undefined, 
 async function findByUserCode(ctx: StoreContext, userCodeInput: unknown, attemptKeyInput: unknown): Promise<{ grantId: string; record: DeviceRecord; decided: boolean } | null> {
   const userCode = normalizeUserCode('userCode', userCodeInput);
   const attemptKey = optionalString('attemptKey', attemptKeyInput, { max: 256 });
-  await checkAttempts(ctx, attemptKey, false);
+  const attemptId = attemptKey === undefined ? undefined : await ctx.keyring.lookupId(LOOKUP.attempts, attemptKey);
+  if (attemptId !== undefined) await takeAttempt(ctx, attemptId);
   const c = collections(ctx);
   let index = null;
   for (const lookup of await ctx.keyring.lookupIds(LOOKUP.userCode, userCode)) {
@@ -176,9 +193,11 @@ async function findByUserCode(ctx: StoreContext, userCodeInput: unknown, attempt
     const decision = tx.get(c.decision, grantId);
     const outcome = await tx.commit();
     const record = await outcome.read<DeviceRecord>(device);
-    if (record) return { grantId, record: record.data, decided: outcome.present(decision) };
+    if (record) {
+      if (attemptId !== undefined) await returnAttempt(ctx, attemptId);
+      return { grantId, record: record.data, decided: outcome.present(decision) };
+    }
   }
-  await checkAttempts(ctx, attemptKey, true);
   return null;
 }
 
