@@ -149,3 +149,163 @@ describe('authorization code: edges', () => {
     expect(counter.batches).toBe(4);
   });
 });
+
+const JKT = 'A'.repeat(43);
+const OTHER_JKT = 'B'.repeat(43);
+
+describe('refresh: edges', () => {
+  test('malformed or unbound use of a bound token is invalid_grant; a bound token rotates only with its key, and its successor is bound too', async () => {
+    const s = await oauthSetup({}, { type: 'public' });
+    await expect(s.store.refreshAccessToken({ clientId: s.creds.clientId, refreshToken: 'ovr_nothing.here' })).rejects.toBeInstanceOf(InvalidGrantError);
+    const first = await s.authorize({ dpopJkt: JKT });
+    expect(first.refreshToken).toMatch(/^ovb_/);
+    const refresh = (refreshToken: string, dpopJkt?: string) => s.store.refreshAccessToken({ clientId: s.creds.clientId, refreshToken, ...(dpopJkt && { dpopJkt }) });
+    await expect(refresh(first.refreshToken!)).rejects.toBeInstanceOf(InvalidGrantError);
+    await expect(refresh(first.refreshToken!, OTHER_JKT)).rejects.toBeInstanceOf(InvalidGrantError);
+    const second = await refresh(first.refreshToken!, JKT);
+    expect(second).toMatchObject({ tokenType: 'DPoP', refreshToken: expect.stringMatching(/^ovb_/) });
+    await expect(refresh(second.refreshToken!, OTHER_JKT)).rejects.toBeInstanceOf(InvalidGrantError);
+    expect(await refresh(second.refreshToken!, JKT)).toMatchObject({ tokenType: 'DPoP' });
+    await expect(s.store.refreshAccessToken({ clientId: s.creds.clientId, refreshToken: second.refreshToken!, dpopJkt: 'short' })).rejects.toMatchObject({ field: 'dpopJkt' });
+    await expect(s.store.refreshAccessToken({ clientId: s.creds.clientId, refreshToken: second.refreshToken!, resources: 'x' as never })).rejects.toMatchObject({ field: 'resources' });
+  });
+
+  test('narrowing at refresh: within the grant only (scope, resources), for its own client only; nothing changes on refusal', async () => {
+    const s = await oauthSetup({ resources: [API_A, API_B] });
+    const first = await s.authorize({ scope: ['read', 'write'], resources: [API_A, API_B] });
+    const refresh = (extra: { scope?: string[]; resources?: string[] }, creds: { clientId: string; clientSecret?: string } = s.creds) =>
+      s.store.refreshAccessToken({ ...creds, refreshToken: first.refreshToken!, ...extra });
+    const scopeError = await refresh({ scope: ['admin'] }).catch((thrown: unknown) => thrown);
+    expect(scopeError).toMatchObject({ oauthError: 'invalid_scope', message: expect.stringContaining('exceeds the grant') });
+    const targetError = await refresh({ resources: ['https://api.example/c'] }).catch((thrown: unknown) => thrown);
+    expect(targetError).toBeInstanceOf(InvalidTargetError);
+    expect((targetError as Error).message).toContain('not part of the grant');
+    const other = await s.store.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
+    await expect(refresh({ scope: ['read'] }, { clientId: other.client.clientId, clientSecret: other.clientSecret! })).rejects.toBeInstanceOf(InvalidGrantError);
+    const narrowed = await refresh({ scope: ['read'], resources: [API_A] });
+    expect(narrowed).toMatchObject({ scope: ['read'], resources: [API_A] });
+    expect(await s.store.validateAccessToken(narrowed.accessToken)).toMatchObject({ scope: ['read'], resources: [API_A] });
+    // A grant without resources cannot be narrowed to one.
+    const plain = await s.authorize();
+    await expect(s.store.refreshAccessToken({ ...s.creds, refreshToken: plain.refreshToken!, resources: [API_A] })).rejects.toBeInstanceOf(InvalidTargetError);
+  });
+
+  test('rotateRefreshTokens off: a confidential client keeps its refresh token, which slides; a public client still rotates', async () => {
+    const s = await oauthSetup({ rotateRefreshTokens: false, refreshTokenIdleSeconds: 100 });
+    const first = await s.authorize();
+    s.clock.advance(60_000);
+    const again = await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! });
+    expect(again.refreshToken).toBe(first.refreshToken);
+    expect(again.refreshTokenExpiresIn).toBe(100);
+    s.clock.advance(90_000); // past the first idle end, within the slid one
+    expect(await s.store.introspect(first.refreshToken!)).toMatchObject({ active: true, iat: Math.floor(s.clock.now() / 1000) - 90 });
+    const events = (await auditOf(s.store, { clientId: s.creds.clientId })).filter((event) => event.grantId === first.grantId).map((event) => event.type);
+    expect(events.filter((type) => type === 'refresh_token_issued')).toHaveLength(1); // at the exchange only
+    expect(events.filter((type) => type === 'refresh_token_used')).toHaveLength(1);
+    s.clock.advance(100_000);
+    expect(await s.store.introspect(first.refreshToken!)).toEqual({ active: false });
+
+    const pub = await oauthSetup({ rotateRefreshTokens: false }, { type: 'public' });
+    const pubFirst = await pub.authorize();
+    const pubNext = await pub.store.refreshAccessToken({ clientId: pub.creds.clientId, refreshToken: pubFirst.refreshToken! });
+    expect(pubNext.refreshToken).not.toBe(pubFirst.refreshToken);
+  });
+
+  test('a successor lives for the idle time from its rotation and says when it was issued; a rotated marker goes with it', async () => {
+    const s = await oauthSetup({ refreshTokenIdleSeconds: 100 });
+    const first = await s.authorize();
+    s.clock.advance(50_000);
+    const second = await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! });
+    expect(await s.store.introspect(second.refreshToken!)).toMatchObject({ active: true, iat: Math.floor(s.clock.now() / 1000) });
+    s.clock.advance(60_000);
+    const third = await s.store.refreshAccessToken({ ...s.creds, refreshToken: second.refreshToken! });
+    s.clock.advance(60_000);
+    const fourth = await s.store.refreshAccessToken({ ...s.creds, refreshToken: third.refreshToken! });
+    // The first token's marker has expired (100 s after its rotation): presenting it now is an unknown token, not reuse.
+    await expect(s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! })).rejects.toBeInstanceOf(InvalidGrantError);
+    expect(await s.store.validateAccessToken(fourth.accessToken)).not.toBeNull();
+    // The third's marker is live: reuse, which revokes, audited with its reason and the refresh token.
+    await expect(s.store.refreshAccessToken({ ...s.creds, refreshToken: third.refreshToken! })).rejects.toBeInstanceOf(InvalidGrantError);
+    expect(await s.store.validateAccessToken(fourth.accessToken)).toBeNull();
+    const events = await auditOf(s.store, { clientId: s.creds.clientId });
+    expect(events.find((event) => event.type === 'security_violation')).toMatchObject({ grantId: first.grantId, details: { reason: 'refresh_token_reuse' }, userLookupId: expect.any(String) });
+    expect(events.filter((event) => event.type === 'refresh_token_revoked')).toHaveLength(1);
+    // And an idle successor ends.
+    const other = await s.authorize();
+    const next = await s.store.refreshAccessToken({ ...s.creds, refreshToken: other.refreshToken! });
+    s.clock.advance(100_000);
+    expect(await s.store.introspect(next.refreshToken!)).toEqual({ active: false });
+  });
+
+  test('tokens never outlive the grant: access and refresh expiry are cut at its end', async () => {
+    const s = await oauthSetup({ grantLifetimeSeconds: 1800, accessTokenTtlSeconds: 3600, refreshTokenIdleSeconds: 86_400 });
+    const first = await s.authorize();
+    expect(first.expiresIn).toBe(1800);
+    s.clock.advance(100_000);
+    const second = await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! });
+    expect(second.expiresIn).toBe(1700);
+    expect(second.refreshTokenExpiresIn).toBe(1700);
+  });
+});
+
+describe('refresh grace: edges', () => {
+  const graceSetup = (maxUses = 3, extra: OAuthStorePolicy = {}, client = {}) => oauthSetup({ refreshGrace: { windowSeconds: 30, maxUses }, resources: [API_A, API_B], ...extra }, client);
+
+  test('a retry gets the same answer with the rotation\'s expiry; first and last use audited; past the limit it is reuse', async () => {
+    const s = await graceSetup(3);
+    const first = await s.authorize({ resources: [API_A, API_B] });
+    const rotated = await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! });
+    s.clock.advance(5000);
+    const retries = [];
+    for (let index = 0; index < 3; index++) retries.push(await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! }));
+    for (const retry of retries) {
+      expect(retry).toMatchObject({ accessToken: rotated.accessToken, refreshToken: rotated.refreshToken, tokenType: 'Bearer', resources: [API_A, API_B] });
+      expect(retry.expiresIn).toBe(rotated.expiresIn - 5);
+      expect(retry.refreshTokenExpiresIn).toBe(rotated.refreshTokenExpiresIn! - 5);
+    }
+    const graceEvents = (await auditOf(s.store, { type: 'refresh_token_used' })).filter((event) => event.details.grace === true);
+    expect(graceEvents.map((event) => event.details.graceUses).sort()).toEqual([1, 3]);
+    expect(graceEvents[0]).toMatchObject({ clientId: s.creds.clientId, grantId: first.grantId });
+    await expect(s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! })).rejects.toBeInstanceOf(InvalidGrantError);
+    expect(await s.store.validateAccessToken(rotated.accessToken)).toBeNull();
+  });
+
+  test('a retry asking another scope is refused, naming the rule; once the successor was rotated too, a retry is reuse', async () => {
+    const s = await graceSetup(5);
+    const first = await s.authorize({ scope: ['read', 'write'] });
+    const rotated = await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! });
+    const refused = await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken!, scope: ['read'] }).catch((thrown: unknown) => thrown);
+    expect(refused).toMatchObject({ oauthError: 'invalid_scope', message: expect.stringContaining('scope of the original request') });
+    await s.store.refreshAccessToken({ ...s.creds, refreshToken: rotated.refreshToken! });
+    await expect(s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! })).rejects.toBeInstanceOf(InvalidGrantError);
+    expect(await auditOf(s.store, { type: 'security_violation' })).toHaveLength(1);
+  });
+
+  test('a bound public client\'s retry: same DPoP answer with the key, refused without it', async () => {
+    const s = await graceSetup(5, {}, { type: 'public' });
+    const first = await s.authorize({ dpopJkt: JKT });
+    const refresh = (dpopJkt?: string) => s.store.refreshAccessToken({ clientId: s.creds.clientId, refreshToken: first.refreshToken!, ...(dpopJkt && { dpopJkt }) });
+    const rotated = await refresh(JKT);
+    const retry = await refresh(JKT);
+    expect(retry).toMatchObject({ tokenType: 'DPoP', accessToken: rotated.accessToken, refreshToken: rotated.refreshToken });
+    await expect(refresh(OTHER_JKT)).rejects.toBeInstanceOf(InvalidGrantError);
+  });
+
+  test('retries through two stores at once (two isolates): every one gets the same successor, each use counted once', async () => {
+    const clock = createTestClock();
+    const adapter = memoryAdapter({ now: clock.now });
+    const keyring = await Keyring.fromSecret(generateSecret());
+    const open = () => new OAuthStore({ keyring, adapter, now: clock.now, refreshGrace: { windowSeconds: 30, maxUses: 100 } });
+    const [a, b] = [open(), open()];
+    const { client, clientSecret } = await a.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
+    const creds = { clientId: client.clientId, clientSecret: clientSecret! };
+    const { verifier, challenge } = await pkcePair();
+    const { code } = await a.createAuthorizationCode({ clientId: creds.clientId, userId: 'u', redirectUri: REDIRECT, codeChallenge: challenge });
+    const first = await a.exchangeAuthorizationCode({ ...creds, code, redirectUri: REDIRECT, codeVerifier: verifier });
+    const rotated = await a.refreshAccessToken({ ...creds, refreshToken: first.refreshToken! });
+    const retries = await Promise.all(Array.from({ length: 8 }, (_, index) => (index % 2 ? a : b).refreshAccessToken({ ...creds, refreshToken: first.refreshToken! })));
+    expect(new Set(retries.map((retry) => retry.refreshToken))).toEqual(new Set([rotated.refreshToken]));
+    const uses = (await a.queryAudit({ type: 'refresh_token_used', limit: 100 })).events.map((event) => event.details.graceUses).filter((use) => use !== undefined);
+    expect(uses).toEqual([1]);
+  });
+});
