@@ -6,6 +6,7 @@ import { memoryAdapter } from '../../adapters/memory/index.js';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { generateSecret } from '../../src/crypto/random.js';
 import { ConflictError, InvalidGrantError, InvalidTargetError } from '../../src/errors.js';
+import { DEVICE_CODE_GRANT, MAX_USER_CODE_ATTEMPTS } from '../../src/oauth/grants/device-code.js';
 import { OAuthStore } from '../../src/oauth/oauth-store.js';
 import type { OAuthStorePolicy } from '../../src/oauth/types.js';
 import type { StorageAdapter } from '../../src/storage/contract.js';
@@ -307,5 +308,160 @@ describe('refresh grace: edges', () => {
     expect(new Set(retries.map((retry) => retry.refreshToken))).toEqual(new Set([rotated.refreshToken]));
     const uses = (await a.queryAudit({ type: 'refresh_token_used', limit: 100 })).events.map((event) => event.details.graceUses).filter((use) => use !== undefined);
     expect(uses).toEqual([1]);
+  });
+});
+
+describe('device flow: edges', () => {
+  const deviceSetup = (client: Record<string, unknown> = {}, policy: OAuthStorePolicy = {}) =>
+    oauthSetup({ resources: [API_A, API_B], ...policy }, { grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'], scope: ['tv', 'radio'], ...client });
+
+  async function started(s: Awaited<ReturnType<typeof deviceSetup>>, extra: Record<string, unknown> = {}) {
+    const result = await s.store.createDeviceAuthorization({ ...s.creds, ...extra });
+    const poll = (more: Record<string, unknown> = {}) => s.store.requestToken({ grantType: DEVICE_CODE_GRANT, ...s.creds, deviceCode: result.deviceCode, ...more } as never);
+    return { ...result, poll };
+  }
+
+  test('starting: bad params are named, the client must be allowed the grant, the start is audited with its scope count', async () => {
+    const s = await deviceSetup();
+    await expect(s.store.createDeviceAuthorization(undefined as never)).rejects.toMatchObject({ field: 'params' });
+    await expect(s.store.createDeviceAuthorization({ ...s.creds, extra: 1 } as never)).rejects.toMatchObject({ field: 'params.extra' });
+    await expect(s.store.createDeviceAuthorization({ ...s.creds, resources: 'x' } as never)).rejects.toMatchObject({ field: 'resources' });
+    const web = await s.store.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
+    const refused = await s.store.createDeviceAuthorization({ clientId: web.client.clientId, clientSecret: web.clientSecret! }).catch((thrown: unknown) => thrown);
+    expect(refused).toMatchObject({ oauthError: 'unauthorized_client', message: expect.stringContaining('device_code') });
+    const flow = await started(s, { scope: ['tv', 'radio'] });
+    const [event] = await auditOf(s.store, { type: 'device_authorization_created' });
+    expect(event).toMatchObject({ clientId: s.creds.clientId, grantId: expect.any(String), details: { scope: 2 } });
+    expect(await s.store.getDeviceAuthorization(flow.userCode)).toStrictEqual({ clientId: s.creds.clientId, scope: ['tv', 'radio'], expiresAt: s.clock.now() + 600_000, decided: false });
+  });
+
+  test('user codes use the whole alphabet; a typed code may vary in case, spaces and dashes, nothing else', async () => {
+    const s = await deviceSetup();
+    const codes = await Promise.all(Array.from({ length: 40 }, async () => (await s.store.createDeviceAuthorization(s.creds)).userCode));
+    expect(codes.join('')).toMatch(/[VWXZ]/); // the alphabet's last letters appear too
+    const code = codes[0]!;
+    expect(await s.store.getDeviceAuthorization(` ${code.toLowerCase().replace('-', ' - ')} `)).not.toBeNull();
+    for (const bad of [code.slice(0, 8), `${code}B`, `${code.slice(0, 8)}A`]) {
+      await expect(s.store.getDeviceAuthorization(bad)).rejects.toMatchObject({ field: 'userCode', message: expect.stringContaining('not a user code') });
+    }
+    await expect(s.store.getDeviceAuthorization('B'.repeat(33))).rejects.toMatchObject({ field: 'userCode', message: expect.stringContaining('at most 32') });
+    await expect(s.store.getDeviceAuthorization(code, { attemptKey: 'x'.repeat(257) })).rejects.toMatchObject({ field: 'attemptKey' });
+  });
+
+  test('wrong codes are limited per caller: concurrent ones all count; the window is fixed from the first failure, then it resets', async () => {
+    const s = await deviceSetup();
+    const target = await started(s);
+    const wrong = 'BCDF-GHJK';
+    await Promise.all(Array.from({ length: MAX_USER_CODE_ATTEMPTS }, () => s.store.getDeviceAuthorization(wrong, { attemptKey: 'caller-1' })));
+    const blocked = await s.store.getDeviceAuthorization(target.userCode, { attemptKey: 'caller-1' }).catch((thrown: unknown) => thrown);
+    expect(blocked).toMatchObject({ oauthError: 'slow_down', message: expect.stringContaining('too many') });
+    // A window from the first failure: 9 now, the 10th 14 min later, free again 15 min after the first.
+    const fresh = await deviceSetup();
+    for (let index = 0; index < MAX_USER_CODE_ATTEMPTS - 1; index++) await fresh.store.getDeviceAuthorization(wrong, { attemptKey: 'caller-2' });
+    fresh.clock.advance(14 * 60_000);
+    const flow = await started(fresh); // a device code lives 10 min: started now, it outlasts the window
+    await fresh.store.getDeviceAuthorization(wrong, { attemptKey: 'caller-2' });
+    await expect(fresh.store.getDeviceAuthorization(flow.userCode, { attemptKey: 'caller-2' })).rejects.toMatchObject({ oauthError: 'slow_down' });
+    fresh.clock.advance(60_000);
+    expect(await fresh.store.getDeviceAuthorization(flow.userCode, { attemptKey: 'caller-2' })).not.toBeNull();
+  });
+
+  test('deciding: params named, once only, audited (approval names the user); the approved scope and props reach the token', async () => {
+    const s = await deviceSetup();
+    const flow = await started(s, { scope: ['tv', 'radio'], resources: [API_A] });
+    expect(await s.store.getDeviceAuthorization(flow.userCode)).toMatchObject({ resources: [API_A] });
+    await expect(s.store.approveDeviceAuthorization(flow.userCode, undefined as never)).rejects.toMatchObject({ field: 'params' });
+    await expect(s.store.approveDeviceAuthorization(flow.userCode, { userId: 'viewer', extra: 1 } as never)).rejects.toMatchObject({ field: 'params.extra' });
+    await expect(s.store.approveDeviceAuthorization(flow.userCode, { userId: 'viewer', scope: 'tv' as never })).rejects.toMatchObject({ field: 'scope' });
+    await expect(s.store.approveDeviceAuthorization(flow.userCode, { userId: 'viewer', props: () => 1 } as never)).rejects.toMatchObject({ field: 'props' });
+    await expect(s.store.approveDeviceAuthorization('BCDF-GHJK', { userId: 'viewer' })).rejects.toMatchObject({ field: 'userCode', message: expect.stringContaining('unknown or expired') });
+    await s.store.approveDeviceAuthorization(flow.userCode, { userId: 'viewer', scope: ['tv'], props: { room: 'den' }, attemptKey: 'ip-1' });
+    await expect(s.store.approveDeviceAuthorization(flow.userCode, { userId: 'other' })).rejects.toMatchObject({ field: 'userCode', message: expect.stringContaining('already decided') });
+    await expect(s.store.denyDeviceAuthorization(flow.userCode)).rejects.toMatchObject({ field: 'userCode' });
+    const [approved] = await auditOf(s.store, { type: 'device_authorization_approved' });
+    expect(approved).toMatchObject({ clientId: s.creds.clientId, userLookupId: expect.any(String) });
+    s.clock.advance(5000);
+    const tokens = await flow.poll();
+    expect(tokens).toMatchObject({ scope: ['tv'], resources: [API_A], tokenType: 'Bearer', expiresIn: 3600, refreshToken: expect.stringMatching(/^ovr_/), refreshTokenExpiresIn: 30 * 86_400 });
+    expect(await s.store.validateAccessToken(tokens.accessToken)).toMatchObject({ userId: 'viewer', scope: ['tv'], props: { room: 'den' }, resources: [API_A] });
+    const issued = (await auditOf(s.store, { type: 'access_token_issued' })).find((event) => event.grantId === tokens.grantId);
+    expect(issued).toMatchObject({ clientId: s.creds.clientId, userLookupId: expect.any(String), details: { grantType: DEVICE_CODE_GRANT } });
+    expect(await auditOf(s.store, { type: 'refresh_token_issued' })).toHaveLength(1);
+    // A revocation of the device grant takes its refresh token along (the grant went live with one).
+    await s.store.revokeGrant(tokens.grantId);
+    expect(await auditOf(s.store, { type: 'refresh_token_revoked' })).toHaveLength(1);
+
+    const denied = await started(s);
+    await s.store.denyDeviceAuthorization(denied.userCode);
+    const [deniedEvent] = await auditOf(s.store, { type: 'device_authorization_denied' });
+    expect(deniedEvent).toMatchObject({ clientId: s.creds.clientId });
+    expect(deniedEvent!.userLookupId).toBeUndefined();
+    s.clock.advance(5000);
+    expect(await denied.poll().catch((thrown: unknown) => thrown)).toMatchObject({ oauthError: 'access_denied', message: expect.stringContaining('denied') });
+  });
+
+  test('polling: pending, slow_down exactly within the interval, wrong device code or client refused, expired_token for a day, then invalid_grant', async () => {
+    const s = await deviceSetup();
+    const flow = await started(s);
+    await expect(s.store.requestToken({ grantType: DEVICE_CODE_GRANT, ...s.creds, deviceCode: 'ovd_bad.code' } as never)).rejects.toBeInstanceOf(InvalidGrantError);
+    await expect(s.store.requestToken({ grantType: DEVICE_CODE_GRANT, ...s.creds, deviceCode: 5 } as never)).rejects.toMatchObject({ field: 'deviceCode' });
+    await expect(flow.poll({ dpopJkt: 'bad' })).rejects.toMatchObject({ field: 'dpopJkt' });
+    const forged = flow.deviceCode.replace(/\.(.)/, (_, first: string) => `.${first === 'A' ? 'B' : 'A'}`);
+    await expect(s.store.requestToken({ grantType: DEVICE_CODE_GRANT, ...s.creds, deviceCode: forged } as never)).rejects.toBeInstanceOf(InvalidGrantError);
+    expect(await flow.poll().catch((thrown: unknown) => thrown)).toMatchObject({ oauthError: 'authorization_pending', message: expect.stringContaining('not decided') });
+    s.clock.advance(4999);
+    expect(await flow.poll().catch((thrown: unknown) => thrown)).toMatchObject({ oauthError: 'slow_down', message: expect.stringContaining('interval') });
+    s.clock.advance(5000);
+    await expect(flow.poll()).rejects.toMatchObject({ oauthError: 'authorization_pending' });
+    const other = await s.store.registerClient({ type: 'public', grantTypes: [DEVICE_CODE_GRANT] });
+    await expect(s.store.requestToken({ grantType: DEVICE_CODE_GRANT, clientId: other.client.clientId, deviceCode: flow.deviceCode } as never)).rejects.toBeInstanceOf(InvalidGrantError);
+    s.clock.advance(600_000);
+    expect(await flow.poll().catch((thrown: unknown) => thrown)).toMatchObject({ oauthError: 'expired_token', message: expect.stringContaining('expired') });
+    s.clock.advance(23 * 3600_000);
+    await expect(flow.poll()).rejects.toMatchObject({ oauthError: 'expired_token' });
+    s.clock.advance(3600_000);
+    await expect(flow.poll()).rejects.toBeInstanceOf(InvalidGrantError);
+  });
+
+  test('concurrent polls of an approved code: one gets the tokens, the others invalid_grant; a DPoP device (public) gets bound tokens', async () => {
+    const s = await deviceSetup({ type: 'public' });
+    const flow = await started(s);
+    await s.store.approveDeviceAuthorization(flow.userCode, { userId: 'viewer' });
+    const results = await Promise.allSettled(Array.from({ length: 6 }, () => flow.poll({ dpopJkt: JKT })));
+    const ok = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+    const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    expect(ok).toHaveLength(1);
+    expect(errors.every((error) => error instanceof InvalidGrantError)).toBe(true);
+    expect(ok[0]).toMatchObject({ tokenType: 'DPoP', refreshToken: expect.stringMatching(/^ovb_/) });
+    expect(await s.store.validateAccessToken(ok[0]!.accessToken)).toBeNull();
+    expect(await s.store.validateAccessToken(ok[0]!.accessToken, { dpopJkt: JKT })).toMatchObject({ userId: 'viewer' });
+    // A confidential device with a key: the access token is bound, the refresh token is not (it authenticates instead).
+    const c = await deviceSetup();
+    const cflow = await started(c);
+    await c.store.approveDeviceAuthorization(cflow.userCode, { userId: 'viewer' });
+    expect(await cflow.poll({ dpopJkt: JKT })).toMatchObject({ tokenType: 'DPoP', refreshToken: expect.stringMatching(/^ovr_/) });
+    // Without refresh_token: only an access token, audited as such.
+    const a = await deviceSetup({ grantTypes: [DEVICE_CODE_GRANT] });
+    const aflow = await started(a);
+    await a.store.approveDeviceAuthorization(aflow.userCode, { userId: 'viewer' });
+    const only = await aflow.poll();
+    expect(only.refreshToken).toBeUndefined();
+    expect(only.expiresIn).toBe(3600);
+    expect(await auditOf(a.store, { type: 'refresh_token_issued' })).toEqual([]);
+  });
+
+  test('a device authorization started before a key rotation is found, approved and polled after it; one started after is found too', async () => {
+    const clock = createTestClock();
+    const adapter = memoryAdapter({ now: clock.now });
+    const oldKey = { id: 'old', secret: generateSecret() };
+    const before = new OAuthStore({ keyring: await Keyring.fromSecret([oldKey]), adapter, now: clock.now });
+    const after = new OAuthStore({ keyring: await Keyring.fromSecret([{ id: 'new', secret: generateSecret() }, oldKey]), adapter, now: clock.now });
+    const { client } = await before.registerClient({ type: 'public', grantTypes: [DEVICE_CODE_GRANT] });
+    const old = await before.createDeviceAuthorization({ clientId: client.clientId });
+    expect(await after.getDeviceAuthorization(old.userCode)).toMatchObject({ clientId: client.clientId });
+    const fresh = await after.createDeviceAuthorization({ clientId: client.clientId });
+    expect(await after.getDeviceAuthorization(fresh.userCode)).toMatchObject({ clientId: client.clientId });
+    await after.approveDeviceAuthorization(old.userCode, { userId: 'viewer' });
+    expect(await after.getDeviceAuthorization(old.userCode)).toMatchObject({ decided: true });
   });
 });
