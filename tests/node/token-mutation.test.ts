@@ -300,3 +300,101 @@ describe('grant revocation: edges', () => {
     expect(events.filter((event) => event.type === 'access_token_revoked')).toHaveLength(1);
   });
 });
+
+describe('authorization sessions: edges', () => {
+  async function sessionSetup() {
+    const s = await oauthSetup();
+    const { challenge, verifier } = await pkcePair();
+    const create = (extra: Record<string, unknown> = {}) => s.store.createSession({ clientId: s.creds.clientId, redirectUri: REDIRECT, codeChallenge: challenge, ...extra } as never);
+    return { ...s, create, verifier };
+  }
+
+  test('createSession: params named, state at most 2,048 characters, ttlSeconds sets the expiry', async () => {
+    const s = await sessionSetup();
+    await expect(s.store.createSession(undefined as never)).rejects.toMatchObject({ field: 'params' });
+    await expect(s.create({ extra: 1 })).rejects.toMatchObject({ field: 'params.extra' });
+    await expect(s.create({ state: 'x'.repeat(2049) })).rejects.toMatchObject({ field: 'state' });
+    expect(await s.create({ state: 'x'.repeat(2048) })).toMatchObject({ state: 'x'.repeat(2048) });
+    const short = await s.create({ ttlSeconds: 30 });
+    expect(short.expiresAt).toBe(s.clock.now() + 30_000);
+    const plain = await s.create();
+    expect(plain.expiresAt).toBe(s.clock.now() + 600_000);
+    for (const field of ['state', 'userId', 'props']) expect(field in plain).toBe(false);
+    s.clock.advance(30_000);
+    expect(await s.store.getSession(short.sessionId)).toBeNull();
+    expect(await s.store.getSession(plain.sessionId)).not.toBeNull();
+    expect(await s.store.getSession('ovs_not.asession')).toBeNull();
+  });
+
+  test('updateSession: params named; unknown, completed or incomplete sessions refused with their reason; the returned info is the new state', async () => {
+    const s = await sessionSetup();
+    const { sessionId } = await s.create({ scope: ['read', 'write'] });
+    await expect(s.store.updateSession(sessionId, undefined as never)).rejects.toMatchObject({ field: 'params' });
+    await expect(s.store.updateSession(sessionId, { extra: 1 } as never)).rejects.toMatchObject({ field: 'params.extra' });
+    await expect(s.store.updateSession(sessionId, { scope: 'read' } as never)).rejects.toMatchObject({ field: 'scope' });
+    await expect(s.store.updateSession(sessionId, { completed: 'yes' } as never)).rejects.toMatchObject({ field: 'completed' });
+    await expect(s.store.updateSession(sessionId, { completed: true })).rejects.toMatchObject({ field: 'userId', message: expect.stringContaining('required to complete') });
+    const unknown = `ovs_${'A'.repeat(22)}.${'b'.repeat(43)}`;
+    await expect(s.store.updateSession(unknown, { props: 1 })).rejects.toMatchObject({ field: 'sessionId', message: expect.stringContaining('unknown or expired') });
+    const drafted = await s.store.updateSession(sessionId, { scope: ['read'], props: { step: 1 } });
+    expect(drafted).toMatchObject({ scope: ['read'], props: { step: 1 }, completed: false });
+    expect('userId' in drafted).toBe(false);
+    expect(await s.store.getSession(sessionId)).toMatchObject({ scope: ['read'], props: { step: 1 } });
+    const done = await s.store.updateSession(sessionId, { userId: 'user-9', completed: true });
+    expect(done).toMatchObject({ userId: 'user-9', scope: ['read'], props: { step: 1 }, completed: true });
+    expect(await s.store.getSession(sessionId)).toMatchObject({ userId: 'user-9', scope: ['read'], props: { step: 1 }, completed: true });
+    await expect(s.store.updateSession(sessionId, { props: 2 })).rejects.toMatchObject({ field: 'sessionId', message: expect.stringContaining('already completed') });
+  });
+
+  test('concurrent drafts are merged, not lost: each update retries on the version it read', async () => {
+    const s = await sessionSetup();
+    const { sessionId } = await s.create({ scope: ['read', 'write'] });
+    await Promise.all([
+      s.store.updateSession(sessionId, { userId: 'user-7' }),
+      s.store.updateSession(sessionId, { scope: ['write'] }),
+      s.store.updateSession(sessionId, { props: { step: 'consent' } }),
+    ]);
+    expect(await s.store.getSession(sessionId)).toMatchObject({ userId: 'user-7', scope: ['write'], props: { step: 'consent' }, completed: false });
+  });
+
+  test('completeAuthorization: decide must be a function returning a decision; an unscoped request takes any allowed scope; the draft\'s props carry over', async () => {
+    const s = await sessionSetup();
+    const { sessionId } = await s.create();
+    await expect(s.store.completeAuthorization(sessionId, 'yes' as never)).rejects.toMatchObject({ field: 'decide', message: expect.stringContaining('function') });
+    await expect(s.store.completeAuthorization(sessionId, () => 'alice' as never)).rejects.toMatchObject({ field: 'decision' });
+    await s.store.updateSession(sessionId, { props: { plan: 'team' } });
+    const { code, session } = await s.store.completeAuthorization(sessionId, () => ({ userId: 'alice', scope: ['write'] }));
+    expect(session).toMatchObject({ userId: 'alice', scope: ['write'], props: { plan: 'team' }, completed: true });
+    const tokens = await s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: s.verifier });
+    expect(await s.store.validateAccessToken(tokens.accessToken)).toMatchObject({ userId: 'alice', scope: ['write'], props: { plan: 'team' } });
+    const events = (await s.store.queryAudit({ type: 'session_completed', limit: 10 })).events;
+    expect(events[0]).toMatchObject({ grantId: tokens.grantId, details: { scope: 1 } });
+    // A scoped request bounds the decision.
+    const scoped = await s.create({ scope: ['read'] });
+    const refused = await s.store.completeAuthorization(scoped.sessionId, () => ({ userId: 'alice', scope: ['write'] })).catch((thrown: unknown) => thrown);
+    expect(refused).toMatchObject({ field: 'scope', message: expect.stringContaining('within the scope') });
+  });
+
+  test('a draft changed while the user decided: the completion decides again on the new draft instead of failing', async () => {
+    const s = await sessionSetup();
+    const { sessionId } = await s.create();
+    await s.store.updateSession(sessionId, { props: { v: 1 } });
+    let calls = 0;
+    const { session } = await s.store.completeAuthorization(sessionId, async (pending) => {
+      calls++;
+      if (calls === 1) await s.store.updateSession(sessionId, { props: { v: 2 } });
+      return { userId: `alice-${String((pending.props as { v: number }).v)}` };
+    });
+    expect(calls).toBe(2);
+    expect(session).toMatchObject({ userId: 'alice-2', props: { v: 2 } });
+  });
+
+  test('deleteSession: unknown is false; of concurrent deletions exactly one is true', async () => {
+    const s = await sessionSetup();
+    expect(await s.store.deleteSession(`ovs_${'A'.repeat(22)}.${'b'.repeat(43)}`)).toBe(false);
+    const { sessionId } = await s.create();
+    const results = await Promise.all(Array.from({ length: 4 }, () => s.store.deleteSession(sessionId)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await s.store.getSession(sessionId)).toBeNull();
+  });
+});
