@@ -6,7 +6,9 @@ import { memoryAdapter } from '../../adapters/memory/index.js';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { generateSecret } from '../../src/crypto/random.js';
 import { ConflictError, InvalidGrantError, InvalidTargetError } from '../../src/errors.js';
+import { authorizationCodeGrant } from '../../src/oauth/grants/authorization-code.js';
 import { DEVICE_CODE_GRANT, MAX_USER_CODE_ATTEMPTS } from '../../src/oauth/grants/device-code.js';
+import type { GrantHandler, GrantTools } from '../../src/oauth/grants/handler.js';
 import { OAuthStore } from '../../src/oauth/oauth-store.js';
 import type { OAuthStorePolicy } from '../../src/oauth/types.js';
 import type { StorageAdapter } from '../../src/storage/contract.js';
@@ -463,5 +465,121 @@ describe('device flow: edges', () => {
     expect(await after.getDeviceAuthorization(fresh.userCode)).toMatchObject({ clientId: client.clientId });
     await after.approveDeviceAuthorization(old.userCode, { userId: 'viewer' });
     expect(await after.getDeviceAuthorization(old.userCode)).toMatchObject({ decided: true });
+  });
+});
+
+/** A grant handler that hands its request's `options` to `tools.issueGrant` as they are: to test issueGrant itself. */
+const passThrough: GrantHandler<{ options: Record<string, unknown> }> = {
+  type: 'urn:test:pass-through',
+  parameters: ['options'],
+  parse: (params) => ({ options: (params.options ?? {}) as Record<string, unknown> }),
+  issue: (tools, client, { options }) => tools.issueGrant({ client, userId: 'person-1', scope: ['read'], ...options } as never),
+};
+
+describe('issueGrant (the tools of a grant handler): edges', () => {
+  async function toolSetup(client: Record<string, unknown> = {}, policy: OAuthStorePolicy = {}) {
+    const s = await oauthSetup({ grants: [passThrough], resources: [API_A, API_B], ...policy }, { grantTypes: ['urn:test:pass-through', 'refresh_token'], ...client });
+    const issue = (options: Record<string, unknown> = {}) => s.store.requestToken({ grantType: 'urn:test:pass-through', ...s.creds, options } as never);
+    return { ...s, issue };
+  }
+
+  test('its options are checked and named', async () => {
+    const s = await toolSetup();
+    await expect(s.issue({ userId: '' })).rejects.toMatchObject({ field: 'userId' });
+    await expect(s.issue({ scope: 'read' })).rejects.toMatchObject({ field: 'scope' });
+    await expect(s.issue({ props: () => 1 })).rejects.toMatchObject({ field: 'props' });
+    await expect(s.issue({ dpopJkt: 'bad' })).rejects.toMatchObject({ field: 'dpopJkt' });
+  });
+
+  test('defaults: no resources, no refresh token, a grant that lives as long as its access token; audited with the user and the grant type', async () => {
+    const s = await toolSetup({}, { accessTokenTtlSeconds: 600 });
+    const tokens = await s.issue();
+    expect('resources' in tokens).toBe(false);
+    expect(tokens).toMatchObject({ tokenType: 'Bearer', expiresIn: 600, scope: ['read'] });
+    expect(tokens.refreshToken).toBeUndefined();
+    const [event] = (await auditOf(s.store, { type: 'access_token_issued' })).filter((found) => found.grantId === tokens.grantId);
+    expect(event).toMatchObject({ clientId: s.creds.clientId, userLookupId: expect.any(String), details: { grantType: 'urn:test:pass-through' } });
+    expect(await auditOf(s.store, { type: 'refresh_token_issued' })).toEqual([]);
+    s.clock.advance(600_000);
+    expect(await s.store.validateAccessToken(tokens.accessToken)).toBeNull();
+    expect((await s.store.listGrants('person-1')).grants).toEqual([]);
+  });
+
+  test('options: resources (deduplicated), a refresh token only when asked and allowed, a lifetime that cuts the token, a DPoP key', async () => {
+    const s = await toolSetup({}, { accessTokenTtlSeconds: 3600 });
+    expect(await s.issue({ resources: [API_A, API_A] })).toMatchObject({ resources: [API_A] });
+    const withRefresh = await s.issue({ refreshToken: true });
+    expect(withRefresh).toMatchObject({ refreshToken: expect.stringMatching(/^ovr_/), refreshTokenExpiresIn: 30 * 86_400 });
+    expect(await auditOf(s.store, { type: 'refresh_token_issued' })).toHaveLength(1);
+    await s.store.revokeGrant(withRefresh.grantId);
+    expect(await auditOf(s.store, { type: 'refresh_token_revoked' })).toHaveLength(1); // the grant went live with a refresh token
+    expect((await s.issue({ refreshToken: 'yes' })).refreshToken).toBeUndefined();
+    const short = await s.issue({ lifetimeSeconds: 120 });
+    expect(short.expiresIn).toBe(120);
+    s.clock.advance(120_000);
+    expect(await s.store.validateAccessToken(short.accessToken)).toBeNull();
+    expect(await s.issue({ dpopJkt: JKT })).toMatchObject({ tokenType: 'DPoP' });
+    const noRefresh = await toolSetup({ grantTypes: ['urn:test:pass-through'] });
+    expect((await noRefresh.issue({ refreshToken: true })).refreshToken).toBeUndefined();
+    const pub = await toolSetup({ type: 'public' });
+    expect((await pub.issue({ refreshToken: true, dpopJkt: JKT })).refreshToken).toMatch(/^ovb_/);
+    expect((await s.issue({ refreshToken: true, dpopJkt: JKT })).refreshToken).toMatch(/^ovr_/);
+  });
+
+  test('the built-in handlers refuse tools an OAuthStore did not make', () => {
+    expect(() => authorizationCodeGrant.issue({} as GrantTools, {} as never, {} as never)).toThrow(TypeError);
+    expect(() => authorizationCodeGrant.issue({} as GrantTools, {} as never, {} as never)).toThrow('not made by an OAuthStore');
+  });
+
+  test('scope and resource limits say what was exceeded', async () => {
+    const s = await toolSetup({ resources: [API_A] });
+    expect(await s.store.requestToken({ grantType: 'client_credentials', ...s.creds, scope: ['admin'] } as never).catch((thrown: unknown) => thrown)).toMatchObject({ oauthError: expect.any(String) });
+    const cc = await oauthSetup({ resources: [API_A, API_B] }, { grantTypes: ['client_credentials'], resources: [API_A] });
+    expect(await cc.store.issueClientCredentials({ ...cc.creds, scope: ['admin'] }).catch((thrown: unknown) => thrown)).toMatchObject({ oauthError: 'invalid_scope', message: expect.stringContaining("client's allowed scope") });
+    expect(await cc.store.issueClientCredentials({ ...cc.creds, resources: [API_B] }).catch((thrown: unknown) => thrown)).toMatchObject({ oauthError: 'invalid_target', message: expect.stringContaining('may get tokens for') });
+    await expect(cc.store.issueClientCredentials({ ...cc.creds, dpopJkt: 'bad' })).rejects.toMatchObject({ field: 'dpopJkt' });
+    const tokens = await cc.store.issueClientCredentials({ ...cc.creds, dpopJkt: JKT });
+    expect(tokens.tokenType).toBe('DPoP');
+    const [event] = (await auditOf(cc.store, { type: 'access_token_issued' })).filter((found) => found.grantId === tokens.grantId);
+    expect(event!.userLookupId).toBeUndefined(); // the client acts for itself: no user
+    expect((await entries(cc.adapter, 'user-grant/'))).toEqual([]);
+    // A grant issued at once goes live in the same batch, until its end (here its access token's).
+    expect(await entries(cc.adapter, 'grant-live/')).toEqual([expect.objectContaining({ expiresAt: cc.clock.now() + 3_600_000 })]);
+  });
+
+  test('requestToken: params named; an unknown grant type, a client not allowed it, a public client where only confidential ones may: each says so', async () => {
+    const s = await toolSetup();
+    await expect(s.store.requestToken(undefined as never)).rejects.toMatchObject({ field: 'params' });
+    expect(await s.store.requestToken({ grantType: 'urn:nope', ...s.creds } as never).catch((thrown: unknown) => thrown)).toMatchObject({ oauthError: 'unsupported_grant_type', message: expect.stringContaining('not supported') });
+    expect(await s.store.requestToken({ grantType: 'client_credentials', ...s.creds } as never).catch((thrown: unknown) => thrown)).toMatchObject({ oauthError: 'unauthorized_client', message: expect.stringContaining('client_credentials') });
+    const pub = await oauthSetup({}, { type: 'public', grantTypes: ['client_credentials'] }).catch((thrown: unknown) => thrown);
+    if (!(pub instanceof Error)) {
+      expect(await pub.store.requestToken({ grantType: 'client_credentials', clientId: pub.creds.clientId } as never).catch((thrown: unknown) => thrown)).toMatchObject({ message: expect.stringContaining('public clients') });
+    }
+  });
+});
+
+describe('grant records: what lives how long', () => {
+  test('index entries, activation and refresh records expire with the grant (user index: plus the audit retention); an unbound refresh token has no key record', async () => {
+    const s = await oauthSetup({ grantLifetimeSeconds: 7200, refreshTokenIdleSeconds: 3600, auditRetentionSeconds: 86_400 });
+    const now = s.clock.now();
+    const tokens = await s.authorize();
+    const end = now + 7_200_000;
+    expect(await entries(s.adapter, 'client-grant/')).toEqual([expect.objectContaining({ expiresAt: end })]);
+    // (A code grant's activation is written by the redemption without an expiry: cleanup removes it with the grant.)
+    expect(await entries(s.adapter, 'user-grant/')).toEqual([expect.objectContaining({ expiresAt: end + 86_400_000 })]);
+    expect(await entries(s.adapter, 'refresh/')).toEqual([expect.objectContaining({ expiresAt: now + 3_600_000 })]);
+    expect(await entries(s.adapter, 'refresh-key/')).toEqual([]);
+    expect(await s.store.introspect(tokens.refreshToken!)).toMatchObject({ iat: Math.floor(now / 1000) });
+    // Revoked: listed for JWT validators from now until an access token of it could have expired.
+    await s.store.revokeGrant(tokens.grantId);
+    expect(await s.store.listRevocations()).toEqual([{ id: tokens.grantId, revokedAt: now, expiresAt: now + 3_600_000 }]);
+    // A bound refresh token's key record lives as long as the token.
+    const pub = await oauthSetup({ refreshTokenIdleSeconds: 3600 }, { type: 'public' });
+    await pub.authorize({ dpopJkt: JKT });
+    expect(await entries(pub.adapter, 'refresh-key/')).toEqual([expect.objectContaining({ expiresAt: pub.clock.now() + 3_600_000 })]);
+    // Any refused grant says the same thing, whatever the reason.
+    const refused = await s.store.refreshAccessToken({ ...s.creds, refreshToken: tokens.refreshToken! }).catch((thrown: unknown) => thrown);
+    expect((refused as Error).message).toBe('the grant is invalid, expired, revoked or already used');
   });
 });
