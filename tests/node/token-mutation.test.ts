@@ -398,3 +398,73 @@ describe('authorization sessions: edges', () => {
     expect(await s.store.getSession(sessionId)).toBeNull();
   });
 });
+
+describe('validation and introspection: edges', () => {
+  const API_A = 'https://api.example/a';
+  const API_B = 'https://api.example/b';
+  const JKT = 'A'.repeat(43);
+
+  test('a token never outlives its grant: validation and introspection end with the grant', async () => {
+    const s = await oauthSetup({ grantLifetimeSeconds: 1800, accessTokenTtlSeconds: 3600, refreshTokenIdleSeconds: 3600 });
+    const now = s.clock.now();
+    const tokens = await s.authorize();
+    expect(await s.store.introspect(tokens.refreshToken!)).toMatchObject({ exp: Math.floor((now + 1_800_000) / 1000) });
+    s.clock.advance(1_800_000);
+    expect(await s.store.validateAccessToken(tokens.accessToken)).toBeNull();
+    expect(await s.store.introspect(tokens.accessToken)).toEqual({ active: false });
+    expect(await s.store.introspect(tokens.refreshToken!)).toEqual({ active: false });
+  });
+
+  test('the answers carry exactly what the token has: scope, times in seconds, audiences, key, props', async () => {
+    const s = await oauthSetup({ resources: [API_A, API_B], accessTokenTtlSeconds: 3600, refreshTokenIdleSeconds: 7200 });
+    const now = s.clock.now();
+    expect(await s.store.validateAccessToken('ova_malformed.token')).toBeNull();
+    const plain = await s.authorize({ scope: ['read', 'write'] });
+    const info = await s.store.validateAccessToken(plain.accessToken);
+    for (const field of ['resources', 'jkt', 'props']) expect(field in info!).toBe(false);
+    // An unbound token stays valid when the caller also presents a DPoP key.
+    expect(await s.store.validateAccessToken(plain.accessToken, { dpopJkt: JKT })).not.toBeNull();
+    const introspected = await s.store.introspect(plain.accessToken);
+    expect(introspected).toStrictEqual({
+      active: true, scope: 'read write', client_id: s.creds.clientId, sub: 'user-1',
+      exp: Math.floor((now + 3_600_000) / 1000), iat: Math.floor(now / 1000), token_type: 'Bearer',
+    });
+    expect(await s.store.introspect(plain.refreshToken!)).toStrictEqual({
+      active: true, scope: 'read write', client_id: s.creds.clientId, sub: 'user-1', exp: Math.floor((now + 7_200_000) / 1000), iat: Math.floor(now / 1000),
+    });
+    const two = await s.authorize({ resources: [API_A, API_B], props: { tier: 'gold' }, dpopJkt: JKT });
+    expect(await s.store.introspect(two.accessToken)).toMatchObject({ aud: [API_A, API_B], token_type: 'DPoP', cnf: { jkt: JKT } });
+    expect(await s.store.introspect(two.refreshToken!)).toMatchObject({ aud: [API_A, API_B] });
+    expect(await s.store.validateAccessToken(two.accessToken, { dpopJkt: JKT })).toMatchObject({ resources: [API_A, API_B], jkt: JKT, props: { tier: 'gold' } });
+    const one = await s.authorize({ resources: [API_A] });
+    expect(await s.store.introspect(one.accessToken)).toMatchObject({ aud: API_A });
+  });
+});
+
+describe('pushed authorization requests: edges', () => {
+  test('params named, state bounded, the request_uri checked; another handle shape or an unknown one refused the same way', async () => {
+    const s = await oauthSetup();
+    const { challenge } = await pkcePair();
+    const push = (extra: Record<string, unknown> = {}) => s.store.pushAuthorizationRequest({ clientId: s.creds.clientId, redirectUri: REDIRECT, codeChallenge: challenge, ...extra } as never);
+    await expect(s.store.pushAuthorizationRequest(undefined as never)).rejects.toMatchObject({ field: 'params' });
+    await expect(push({ extra: 1 })).rejects.toMatchObject({ field: 'params.extra' });
+    await expect(push({ state: 5 })).rejects.toMatchObject({ field: 'state' });
+    await expect(push({ state: 'x'.repeat(2049) })).rejects.toMatchObject({ field: 'state' });
+    const pushed = await push({ state: 'x'.repeat(2048) });
+    await expect(s.store.takePushedAuthorizationRequest(5 as never, s.creds.clientId)).rejects.toMatchObject({ field: 'requestUri' });
+    await expect(s.store.takePushedAuthorizationRequest(pushed.requestUri, 5 as never)).rejects.toMatchObject({ field: 'clientId' });
+    expect(await s.store.takePushedAuthorizationRequest('urn:other:x', s.creds.clientId).catch((thrown: unknown) => thrown)).toMatchObject({ field: 'requestUri', message: expect.stringContaining('urn:ietf:params:oauth:request_uri:') });
+    const malformed = await s.store.takePushedAuthorizationRequest('urn:ietf:params:oauth:request_uri:ovp_bad.handle', s.creds.clientId).catch((thrown: unknown) => thrown);
+    expect(malformed).toBeInstanceOf(InvalidGrantError);
+    expect((malformed as Error).message).toContain('invalid, expired or already used');
+    expect(await s.store.takePushedAuthorizationRequest(pushed.requestUri, s.creds.clientId)).toMatchObject({ state: 'x'.repeat(2048) });
+  });
+
+  test('a request pushed before a key rotation is taken after it, once', async () => {
+    const r = await rotatedPair();
+    const { challenge } = await pkcePair();
+    const pushed = await r.before.pushAuthorizationRequest({ clientId: r.creds.clientId, redirectUri: REDIRECT, codeChallenge: challenge });
+    expect(await r.after.takePushedAuthorizationRequest(pushed.requestUri, r.creds.clientId)).toMatchObject({ clientId: r.creds.clientId });
+    await expect(r.after.takePushedAuthorizationRequest(pushed.requestUri, r.creds.clientId)).rejects.toBeInstanceOf(InvalidGrantError);
+  });
+});
