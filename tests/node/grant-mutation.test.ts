@@ -80,6 +80,17 @@ describe('authorization code: edges', () => {
     await expect(s.store.exchangeAuthorizationCode({ ...s.creds, code, redirectUri: REDIRECT, codeVerifier: verifier, resources: 'x' as never })).rejects.toMatchObject({ field: 'resources' });
   });
 
+  test('a code without its redirect_uri: past its grant\'s end, or with a wrong verifier where the request left redirect_uri out, is just invalid_grant', async () => {
+    const s = await oauthSetup({ grantLifetimeSeconds: 120, codeTtlSeconds: 600 });
+    const late = await s.issueCode();
+    s.clock.advance(120_000);
+    await expect(s.store.exchangeAuthorizationCode({ ...s.creds, code: late.code, codeVerifier: late.verifier })).rejects.toBeInstanceOf(InvalidGrantError);
+    const { verifier, challenge } = await pkcePair();
+    const { code } = await s.store.createAuthorizationCode({ clientId: s.creds.clientId, userId: 'u', redirectUri: REDIRECT, redirectUriExplicit: false, codeChallenge: challenge });
+    await expect(s.store.exchangeAuthorizationCode({ ...s.creds, code, codeVerifier: (await pkcePair()).verifier })).rejects.toBeInstanceOf(InvalidGrantError);
+    expect(await s.store.exchangeAuthorizationCode({ ...s.creds, code, codeVerifier: verifier })).toMatchObject({ tokenType: 'Bearer' });
+  });
+
   test('narrowing resources at the exchange: a subset is granted, anything else is invalid_target, another client\'s code invalid_grant; nothing burnt', async () => {
     const s = await oauthSetup({ resources: [API_A, API_B] });
     const { code, verifier } = await s.issueCode({ resources: [API_A, API_B] });
