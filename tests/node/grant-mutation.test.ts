@@ -284,6 +284,22 @@ describe('refresh grace: edges', () => {
     expect(await s.store.validateAccessToken(rotated.accessToken)).toBeNull();
   });
 
+  test('counting a grace use keeps the rotated marker\'s expiry: long after, the old token is unknown, not reuse', async () => {
+    const s = await oauthSetup({ refreshGrace: { windowSeconds: 30, maxUses: 5 }, refreshTokenIdleSeconds: 100 });
+    const first = await s.authorize();
+    s.clock.advance(10_000);
+    const second = await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! });
+    s.clock.advance(5000);
+    expect((await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! })).refreshToken).toBe(second.refreshToken);
+    s.clock.advance(55_000);
+    const third = await s.store.refreshAccessToken({ ...s.creds, refreshToken: second.refreshToken! });
+    s.clock.advance(60_000);
+    const fourth = await s.store.refreshAccessToken({ ...s.creds, refreshToken: third.refreshToken! });
+    s.clock.advance(10_000); // 130 s after the first rotation: its marker (100 s) is gone
+    await expect(s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! })).rejects.toBeInstanceOf(InvalidGrantError);
+    expect(await s.store.validateAccessToken(fourth.accessToken)).not.toBeNull();
+  });
+
   test('a retry asking another scope is refused, naming the rule; once the successor was rotated too, a retry is reuse', async () => {
     const s = await graceSetup(5);
     const first = await s.authorize({ scope: ['read', 'write'] });
