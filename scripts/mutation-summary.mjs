@@ -93,6 +93,9 @@ export async function summarize() {
   // Score per group.
   lines.push('## Score per group');
   lines.push('');
+  lines.push('Target (issue 11): at least 90% on `crypto`, `records`, `oauth-grants` and `oauth-tokens`, every survivor there killed or');
+  lines.push('listed as equivalent below. `client` and `memory` are measured without a target. Files per group: `scripts/mutation-groups.mjs`.');
+  lines.push('');
   lines.push('| group | files | killed | timeout | survived | no coverage | errors | score | equivalent | score without equivalents |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   const survivors = [];
