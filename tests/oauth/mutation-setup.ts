@@ -2,7 +2,7 @@ import { memoryAdapter } from '../../adapters/memory/index.js';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { generateSecret } from '../../src/crypto/random.js';
 import { OAuthStore } from '../../src/oauth/oauth-store.js';
-import type { OAuthStorePolicy, RegisterClientParams } from '../../src/oauth/types.js';
+import type { OAuthStoreOptions, RegisterClientParams } from '../../src/oauth/types.js';
 import type { StorageAdapter } from '../../src/storage/contract.js';
 import { createTestClock } from '../../src/storage/conformance/index.js';
 import { pkcePair } from './oauth-store-helpers.js';
@@ -14,7 +14,7 @@ import { pkcePair } from './oauth-store-helpers.js';
 
 export const REDIRECT = 'https://app.example/cb';
 
-export async function oauthSetup(policy: OAuthStorePolicy = {}, client: Partial<RegisterClientParams> = {}, wrap: (adapter: StorageAdapter) => StorageAdapter = (adapter) => adapter) {
+export async function oauthSetup(policy: Omit<OAuthStoreOptions, 'keyring' | 'adapter'> = {}, client: Partial<RegisterClientParams> = {}, wrap: (adapter: StorageAdapter) => StorageAdapter = (adapter) => adapter) {
   const clock = createTestClock();
   const adapter = memoryAdapter({ now: clock.now });
   const keyring = await Keyring.fromSecret(generateSecret());
