@@ -114,7 +114,7 @@ export async function summarize() {
       for (const mutant of result.mutants) {
         if (!UNDETECTED.has(mutant.status)) continue;
         const why = equivalents.find((entry) => matches(entry, file, mutant));
-        if (why) equivalent++;
+        if (why && !why.accepted) equivalent++;
         survivors.push({ group, file, mutant, why });
       }
     }
@@ -152,11 +152,27 @@ export async function summarize() {
   }
   lines.push('');
 
+  // Accepted survivors: not equivalent, explained (hand-kept in mutation/equivalent.json with `accepted: true`).
+  const accepted = survivors.filter((entry) => entry.why?.accepted);
+  lines.push(`## Accepted survivors (${accepted.length}): not equivalent, explained`);
+  lines.push('');
+  lines.push('Mutants a test could in principle kill but that only show under conditions the suite does not create on purpose');
+  lines.push('(a 128-bit id collision, a retry bound reached only under sustained contention). Not counted as equivalent.');
+  lines.push('');
+  if (accepted.length > 0) {
+    lines.push('| file:line | mutator | replacement | why it is accepted |');
+    lines.push('| --- | --- | --- | --- |');
+    for (const { file, mutant, why } of sortSurvivors(accepted)) {
+      lines.push(`| ${file}:${mutant.location.start.line} | ${mutant.mutatorName} | ${code(mutant.replacement ?? '')} | ${oneLine(why.why)} |`);
+    }
+    lines.push('');
+  }
+
   // Equivalent mutants (hand-kept in mutation/equivalent.json).
-  const explained = survivors.filter((entry) => entry.why);
+  const explained = survivors.filter((entry) => entry.why && !entry.why.accepted);
   lines.push(`## Equivalent mutants (${explained.length})`);
   lines.push('');
-  lines.push('Kept by hand in `mutation/equivalent.json` (file, line, optional column, mutator, optional replacement, why). A survivor');
+  lines.push('Kept by hand in `mutation/equivalent.json` (file, line, optional column, mutator, optional replacement, why; `accepted: true` for the section above). A survivor');
   lines.push('counts as equivalent only when an entry matches it exactly, so an entry goes stale when the code moves.');
   lines.push('');
   if (explained.length > 0) {

@@ -97,6 +97,8 @@ describe('authorization code: edges', () => {
     const exchange = (resources: string[], creds = s.creds) => s.store.exchangeAuthorizationCode({ ...creds, code, redirectUri: REDIRECT, codeVerifier: verifier, resources });
     const other = await s.store.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
     await expect(exchange([API_A], { clientId: other.client.clientId, clientSecret: other.clientSecret! })).rejects.toBeInstanceOf(InvalidGrantError);
+    // Another client's code is refused as a grant before its resources are looked at.
+    await expect(exchange(['https://api.example/c'], { clientId: other.client.clientId, clientSecret: other.clientSecret! })).rejects.toBeInstanceOf(InvalidGrantError);
     const refused = await exchange(['https://api.example/c']).catch((thrown: unknown) => thrown);
     expect(refused).toBeInstanceOf(InvalidTargetError);
     expect((refused as Error).message).toContain('not part of the grant');
@@ -104,6 +106,11 @@ describe('authorization code: edges', () => {
     expect(tokens.resources).toEqual([API_B]);
     expect(await s.store.validateAccessToken(tokens.accessToken, { resource: API_B })).not.toBeNull();
     expect(await s.store.validateAccessToken(tokens.accessToken, { resource: API_A })).toBeNull();
+    // A code whose grant has ended is refused as a grant, resources or not.
+    const ended = await oauthSetup({ resources: [API_A], grantLifetimeSeconds: 60, codeTtlSeconds: 600 });
+    const late = await ended.issueCode({ resources: [API_A] });
+    ended.clock.advance(60_000);
+    await expect(ended.store.exchangeAuthorizationCode({ ...ended.creds, code: late.code, redirectUri: REDIRECT, codeVerifier: late.verifier, resources: [API_A] })).rejects.toBeInstanceOf(InvalidGrantError);
     // A code without resources cannot be narrowed to any.
     const plain = await s.issueCode();
     await expect(s.store.exchangeAuthorizationCode({ ...s.creds, code: plain.code, redirectUri: REDIRECT, codeVerifier: plain.verifier, resources: [API_A] })).rejects.toBeInstanceOf(InvalidTargetError);
@@ -159,8 +166,12 @@ describe('authorization code: edges', () => {
     expect((exchanged as Error).message).toContain('contended');
     expect(counter.batches).toBe(4);
     counter.batches = 0;
-    await expect(s.store.refreshAccessToken({ ...s.creds, refreshToken: tokens.refreshToken! })).rejects.toBeInstanceOf(ConflictError);
+    const refreshed = await s.store.refreshAccessToken({ ...s.creds, refreshToken: tokens.refreshToken! }).catch((thrown: unknown) => thrown);
+    expect(refreshed).toBeInstanceOf(ConflictError);
+    expect((refreshed as Error).message).toContain('contended');
     expect(counter.batches).toBe(4);
+    // A plain (unbound) rotation writes no key record.
+    expect(await entries(s.adapter, 'refresh-key/')).toEqual([]);
   });
 });
 
@@ -178,6 +189,9 @@ describe('refresh: edges', () => {
     await expect(refresh(first.refreshToken!, OTHER_JKT)).rejects.toBeInstanceOf(InvalidGrantError);
     const second = await refresh(first.refreshToken!, JKT);
     expect(second).toMatchObject({ tokenType: 'DPoP', refreshToken: expect.stringMatching(/^ovb_/) });
+    const keys = await entries(s.adapter, 'refresh-key/');
+    expect(keys).toHaveLength(2); // the presented token's and its successor's
+    expect(keys.every((entry) => entry.expiresAt !== undefined && entry.expiresAt <= s.clock.now() + 30 * 86_400_000)).toBe(true);
     await expect(refresh(second.refreshToken!, OTHER_JKT)).rejects.toBeInstanceOf(InvalidGrantError);
     expect(await refresh(second.refreshToken!, JKT)).toMatchObject({ tokenType: 'DPoP' });
     await expect(s.store.refreshAccessToken({ clientId: s.creds.clientId, refreshToken: second.refreshToken!, dpopJkt: 'short' })).rejects.toMatchObject({ field: 'dpopJkt' });
@@ -196,6 +210,7 @@ describe('refresh: edges', () => {
     expect((targetError as Error).message).toContain('not part of the grant');
     const other = await s.store.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
     await expect(refresh({ scope: ['read'] }, { clientId: other.client.clientId, clientSecret: other.clientSecret! })).rejects.toBeInstanceOf(InvalidGrantError);
+    await expect(refresh({ scope: ['admin'] }, { clientId: other.client.clientId, clientSecret: other.clientSecret! })).rejects.toBeInstanceOf(InvalidGrantError);
     const narrowed = await refresh({ scope: ['read'], resources: [API_A] });
     expect(narrowed).toMatchObject({ scope: ['read'], resources: [API_A] });
     expect(await s.store.validateAccessToken(narrowed.accessToken)).toMatchObject({ scope: ['read'], resources: [API_A] });
@@ -216,6 +231,9 @@ describe('refresh: edges', () => {
     const events = (await auditOf(s.store, { clientId: s.creds.clientId })).filter((event) => event.grantId === first.grantId).map((event) => event.type);
     expect(events.filter((type) => type === 'refresh_token_issued')).toHaveLength(1); // at the exchange only
     expect(events.filter((type) => type === 'refresh_token_used')).toHaveLength(1);
+    expect(events.filter((type) => type === 'access_token_issued')).toHaveLength(2);
+    expect((await s.store.stats()).activeRefreshTokens).toBe(1); // no successor written beside it
+    expect((await entries(s.adapter, 'rotated/'))).toEqual([]);
     s.clock.advance(100_000);
     expect(await s.store.introspect(first.refreshToken!)).toEqual({ active: false });
 
@@ -477,6 +495,7 @@ describe('device flow: edges', () => {
     expect(only.refreshToken).toBeUndefined();
     expect(only.expiresIn).toBe(3600);
     expect(await auditOf(a.store, { type: 'refresh_token_issued' })).toEqual([]);
+    expect((await auditOf(a.store, { type: 'access_token_issued' })).filter((event) => event.grantId === only.grantId)).toHaveLength(1);
   });
 
   test('a device authorization started before a key rotation is found, approved and polled after it; one started after is found too', async () => {
@@ -538,6 +557,7 @@ describe('issueGrant (the tools of a grant handler): edges', () => {
     const withRefresh = await s.issue({ refreshToken: true });
     expect(withRefresh).toMatchObject({ refreshToken: expect.stringMatching(/^ovr_/), refreshTokenExpiresIn: 30 * 86_400 });
     expect(await auditOf(s.store, { type: 'refresh_token_issued' })).toHaveLength(1);
+    expect((await auditOf(s.store, { type: 'access_token_issued' })).filter((event) => event.grantId === withRefresh.grantId)).toHaveLength(1);
     await s.store.revokeGrant(withRefresh.grantId);
     expect(await auditOf(s.store, { type: 'refresh_token_revoked' })).toHaveLength(1); // the grant went live with a refresh token
     expect((await s.issue({ refreshToken: 'yes' })).refreshToken).toBeUndefined();

@@ -142,6 +142,17 @@ describe('consumeOnce: edges', () => {
     await expect(store.consumeOnce('dpop-jti', '', { expiresAt: now + 1000 })).rejects.toMatchObject({ field: 'id' });
   });
 
+  test('a use remembered under any older key counts, with three keys in the ring', async () => {
+    const clock = createTestClock();
+    const adapter = memoryAdapter({ now: clock.now });
+    const [k1, k2, k3] = ['k1', 'k2', 'k3'].map((id) => ({ id, secret: generateSecret() }));
+    const oldest = new OAuthStore({ keyring: await Keyring.fromSecret([k1!]), adapter, now: clock.now });
+    const current = new OAuthStore({ keyring: await Keyring.fromSecret([k3!, k2!, k1!]), adapter, now: clock.now });
+    const expiresAt = clock.now() + 60_000;
+    expect(await oldest.consumeOnce('dpop-jti', 'seen-long-ago', { expiresAt })).toBe(true);
+    expect(await current.consumeOnce('dpop-jti', 'seen-long-ago', { expiresAt })).toBe(false);
+  });
+
   test('a use remembered under the key before a rotation is still a use after it', async () => {
     const { clock, before, after } = await rotatedPair();
     const expiresAt = clock.now() + 60_000;
@@ -159,8 +170,8 @@ describe('revocation list: edges', () => {
     const limit = now + 600_000 + 60_000;
     await store.recordRevocation('jti-edge', limit);
     await expect(store.recordRevocation('jti-over', limit + 1)).rejects.toMatchObject({ field: 'expiresAt', message: expect.stringContaining('access token lifetime') });
-    await expect(store.recordRevocation('jti-frac', now + 1.5)).rejects.toMatchObject({ field: 'expiresAt' });
-    await expect(store.recordRevocation('jti-str', String(now + 1000) as never)).rejects.toMatchObject({ field: 'expiresAt' });
+    await expect(store.recordRevocation('jti-frac', now + 1.5)).rejects.toMatchObject({ field: 'expiresAt', message: expect.stringContaining('access token lifetime') });
+    await expect(store.recordRevocation('jti-str', String(now + 1000) as never)).rejects.toMatchObject({ field: 'expiresAt', message: expect.stringContaining('access token lifetime') });
     await expect(store.recordRevocation('!jti', now + 1000)).rejects.toMatchObject({ field: 'id' });
     await expect(store.recordRevocation('jti!', now + 1000)).rejects.toMatchObject({ field: 'id' });
     await store.recordRevocation('jti-now', now);
@@ -283,7 +294,9 @@ describe('grant revocation: edges', () => {
       },
     }));
     const tokens = await s.authorize();
-    await expect(s.store.revokeGrant(tokens.grantId)).rejects.toBeInstanceOf(ConflictError);
+    const error = await s.store.revokeGrant(tokens.grantId).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(ConflictError);
+    expect((error as Error).message).toContain('changing concurrently');
     expect(revocationBatches).toBe(32);
   });
 
@@ -397,6 +410,20 @@ describe('authorization sessions: edges', () => {
     expect(results.filter(Boolean)).toHaveLength(1);
     expect(await s.store.getSession(sessionId)).toBeNull();
   });
+
+  test('concurrent completions: the losers are told the session is already completed', async () => {
+    const s = await sessionSetup();
+    for (const complete of [
+      (id: string) => s.store.completeAuthorization(id, () => ({ userId: 'alice' })),
+      (id: string) => s.store.updateSession(id, { userId: 'alice', completed: true }),
+    ]) {
+      const { sessionId } = await s.create();
+      const results = await Promise.allSettled(Array.from({ length: 6 }, () => complete(sessionId)));
+      const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as Error] : []));
+      expect(errors).toHaveLength(5);
+      expect(errors.every((error) => error.message.includes('already completed'))).toBe(true);
+    }
+  });
 });
 
 describe('validation and introspection: edges', () => {
@@ -450,7 +477,7 @@ describe('pushed authorization requests: edges', () => {
     await expect(push({ extra: 1 })).rejects.toMatchObject({ field: 'params.extra' });
     await expect(push({ state: 5 })).rejects.toMatchObject({ field: 'state' });
     await expect(push({ state: 'x'.repeat(2049) })).rejects.toMatchObject({ field: 'state' });
-    const pushed = await push({ state: 'x'.repeat(2048) });
+    const pushed = await push({ state: 'x'.repeat(2048), redirectUriExplicit: true, codeChallengeMethod: 'S256', scope: ['read'], ttlSeconds: 30 });
     await expect(s.store.takePushedAuthorizationRequest(5 as never, s.creds.clientId)).rejects.toMatchObject({ field: 'requestUri' });
     await expect(s.store.takePushedAuthorizationRequest(pushed.requestUri, 5 as never)).rejects.toMatchObject({ field: 'clientId' });
     expect(await s.store.takePushedAuthorizationRequest('urn:other:x', s.creds.clientId).catch((thrown: unknown) => thrown)).toMatchObject({ field: 'requestUri', message: expect.stringContaining('urn:ietf:params:oauth:request_uri:') });
