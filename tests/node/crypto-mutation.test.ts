@@ -74,8 +74,10 @@ describe('envelope header', () => {
 
   test('an envelope naming a key id the ring does not hold is KeyNotFoundError, even a one-letter id', async () => {
     const keyring = await Keyring.fromSecret(generateSecret());
-    for (const id of ['S', 't', 'unknown']) {
-      await expect(keyring.open(envelope(1, ascii(id), 40) as Uint8Array<ArrayBuffer>, new Uint8Array(0))).rejects.toBeInstanceOf(KeyNotFoundError);
+    for (const ring of [keyring, await Keyring.generate()]) {
+      for (const id of ['S', 't', 'unknown']) {
+        await expect(ring.open(envelope(1, ascii(id), 40) as Uint8Array<ArrayBuffer>, new Uint8Array(0))).rejects.toBeInstanceOf(KeyNotFoundError);
+      }
     }
   });
 });
@@ -94,7 +96,7 @@ describe('keyring input', () => {
     expect(await field(() => Keyring.fromSecret('!!!not base64url!!!'))).toMatchObject({ field: 'secret', message: expect.stringContaining('base64url') });
     expect(await field(() => Keyring.fromSecret('AAAA'))).toMatchObject({ field: 'secret', message: expect.stringContaining('at least 32 bytes') });
     expect(await field(() => Keyring.fromSecret(new Uint8Array(16)))).toMatchObject({ field: 'secret', message: expect.stringContaining('at least 32 bytes') });
-    expect(await field(() => Keyring.fromSecret('A'.repeat(4097)))).toMatchObject({ field: 'secret' });
+    expect(await field(() => Keyring.fromSecret('A'.repeat(4100)))).toMatchObject({ field: 'secret', message: expect.stringContaining('at most 4096') });
     const secret = generateSecret();
     expect(await field(() => Keyring.fromSecret([{ id: 'a', secret }, 'x' as never]))).toMatchObject({ field: 'secret[1]' });
     expect(await field(() => Keyring.fromSecret([{ id: 'a', secret }, { id: 'bad id', secret: generateSecret() }]))).toMatchObject({ field: 'secret[1].id' });
@@ -118,6 +120,10 @@ describe('keyring input', () => {
     expect(await field(async () => Keyring.fromKeys([{ ...good, encryptionKey: await aes(128) }]))).toMatchObject({ field: 'entries[0].encryptionKey', message: expect.stringContaining('AES-GCM 256-bit') });
     expect(await field(async () => Keyring.fromKeys([{ ...good, encryptionKey: await aes(256, false, ['encrypt']) }]))).toMatchObject({ message: expect.stringContaining('must allow "encrypt" and "decrypt"') });
     expect(await field(async () => Keyring.fromKeys([{ ...good, lookupKey: await hmac('SHA-1') }]))).toMatchObject({ field: 'entries[0].lookupKey', message: expect.stringContaining('HMAC SHA-256') });
+    const shortHmac = (await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256', length: 128 }, false, ['sign'])) as CryptoKey;
+    expect(await field(() => Keyring.fromKeys([{ ...good, lookupKey: shortHmac }]))).toMatchObject({ field: 'entries[0].lookupKey', message: expect.stringContaining('at least 256 bits') });
+    const hmacAsAes = (await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256', length: 256 }, false, ['sign'])) as CryptoKey;
+    expect(await field(() => Keyring.fromKeys([{ ...good, encryptionKey: hmacAsAes }]))).toMatchObject({ field: 'entries[0].encryptionKey', message: expect.stringContaining('AES-GCM 256-bit') });
     expect(await field(async () => Keyring.fromKeys([{ ...good, lookupKey: await hmac('SHA-256', ['verify']) }]))).toMatchObject({ message: expect.stringContaining('must allow "sign"') });
   });
 
