@@ -1,4 +1,4 @@
-// `npm run mutate [-- <group>...] [--incremental]`: StrykerJS over the code that carries the guarantees,
+// `npm run mutate [-- <group>...] [--incremental] [--concurrency=N]`: StrykerJS over the code that carries the guarantees,
 // then mutation/REPORT.md from the reports (scripts/mutation-summary.mjs). With no group, every group in one
 // run. Base options: stryker.config.json; tests: vitest.mutate.config.ts.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -13,6 +13,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 async function main() {
   const args = process.argv.slice(2);
   const incremental = args.includes('--incremental');
+  // --concurrency=N: fewer test runners when the machine is shared.
+  const concurrency = args.find((arg) => arg.startsWith('--concurrency='))?.split('=')[1];
   const names = args.filter((arg) => !arg.startsWith('--'));
   const unknown = names.filter((name) => !(name in GROUPS));
   if (unknown.length > 0) {
@@ -32,6 +34,7 @@ async function main() {
     htmlReporter: { fileName: `reports/mutation/${label}.html` },
     incremental,
     incrementalFile: `reports/stryker-incremental-${label}.json`,
+    ...(concurrency !== undefined && { concurrency: Number(concurrency) }),
   });
   await stryker.runMutationTest();
   const seconds = Math.round((Date.now() - started.getTime()) / 1000);

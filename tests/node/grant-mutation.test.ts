@@ -251,6 +251,7 @@ describe('refresh: edges', () => {
     expect(await s.store.introspect(second.refreshToken!)).toMatchObject({ active: true, iat: Math.floor(s.clock.now() / 1000) });
     s.clock.advance(60_000);
     const third = await s.store.refreshAccessToken({ ...s.creds, refreshToken: second.refreshToken! });
+    expect(await entries(s.adapter, 'refresh-key/')).toEqual([]); // an unbound rotation writes no key record
     s.clock.advance(60_000);
     const fourth = await s.store.refreshAccessToken({ ...s.creds, refreshToken: third.refreshToken! });
     // The first token's marker has expired (100 s after its rotation): presenting it now is an unknown token, not reuse.
@@ -311,6 +312,7 @@ describe('refresh grace: edges', () => {
     expect((await s.store.refreshAccessToken({ ...s.creds, refreshToken: first.refreshToken! })).refreshToken).toBe(second.refreshToken);
     s.clock.advance(55_000);
     const third = await s.store.refreshAccessToken({ ...s.creds, refreshToken: second.refreshToken! });
+    expect(await entries(s.adapter, 'refresh-key/')).toEqual([]); // an unbound rotation writes no key record
     s.clock.advance(60_000);
     const fourth = await s.store.refreshAccessToken({ ...s.creds, refreshToken: third.refreshToken! });
     s.clock.advance(10_000); // 130 s after the first rotation: its marker (100 s) is gone
@@ -521,6 +523,14 @@ const passThrough: GrantHandler<{ options: Record<string, unknown> }> = {
   parse: (params) => ({ options: (params.options ?? {}) as Record<string, unknown> }),
   issue: (tools, client, { options }) => tools.issueGrant({ client, userId: 'person-1', scope: ['read'], ...options } as never),
 };
+
+const confidentialOnly: GrantHandler<{ options: Record<string, unknown> }> = { ...passThrough, type: 'urn:test:confidential-only', publicClients: false };
+
+test('a handler for confidential clients refuses a public one, naming the grant type', async () => {
+  const s = await oauthSetup({ grants: [confidentialOnly] }, { type: 'public', grantTypes: ['urn:test:confidential-only'] });
+  const error = await s.store.requestToken({ grantType: 'urn:test:confidential-only', clientId: s.creds.clientId } as never).catch((thrown: unknown) => thrown);
+  expect(error).toMatchObject({ oauthError: 'unauthorized_client', message: expect.stringContaining('public clients may not use the urn:test:confidential-only grant') });
+});
 
 describe('issueGrant (the tools of a grant handler): edges', () => {
   async function toolSetup(client: Record<string, unknown> = {}, policy: OAuthStorePolicy = {}) {

@@ -5,6 +5,7 @@ import { memoryAdapter } from '../../adapters/memory/index.js';
 import { Keyring } from '../../src/crypto/keyring.js';
 import { ConflictError, InvalidGrantError, UnauthorizedClientError } from '../../src/errors.js';
 import { OAuthStore } from '../../src/oauth/oauth-store.js';
+import { RecordStore } from '../../src/records/record-store.js';
 import type { OAuthStorePolicy } from '../../src/oauth/types.js';
 import { createTestClock } from '../../src/storage/conformance/index.js';
 import { pkcePair } from '../oauth/oauth-store-helpers.js';
@@ -280,6 +281,17 @@ describe('grant revocation: edges', () => {
     expect(await auditTypes(s.store, { type: 'refresh_token_revoked' })).toHaveLength(1);
   });
 
+  test('deleting a client leaves a grant a forged index entry names alone, and does not count it', async () => {
+    const s = await oauthSetup();
+    const tokens = await s.authorize();
+    const other = await s.store.registerClient({ type: 'confidential', redirectUris: [REDIRECT] });
+    await new RecordStore({ adapter: s.adapter, keyring: s.keyring, now: s.clock.now }).collection('client-grant').put(`${other.client.clientId}/~${tokens.grantId}`, {});
+    expect(await s.store.deleteClient(other.client.clientId)).toBe(true);
+    expect(await s.store.validateAccessToken(tokens.accessToken)).not.toBeNull();
+    const [deleted] = (await s.store.queryAudit({ type: 'client_deleted' })).events;
+    expect(deleted).toMatchObject({ clientId: other.client.clientId, details: { grantsRevoked: 0 } });
+  });
+
   test('a revocation that keeps failing gives up after 32 attempts with a retriable ConflictError', async () => {
     let revocationBatches = 0;
     const s = await oauthSetup({}, {}, (adapter) => ({
@@ -477,7 +489,7 @@ describe('pushed authorization requests: edges', () => {
     await expect(push({ extra: 1 })).rejects.toMatchObject({ field: 'params.extra' });
     await expect(push({ state: 5 })).rejects.toMatchObject({ field: 'state' });
     await expect(push({ state: 'x'.repeat(2049) })).rejects.toMatchObject({ field: 'state' });
-    const pushed = await push({ state: 'x'.repeat(2048), redirectUriExplicit: true, codeChallengeMethod: 'S256', scope: ['read'], ttlSeconds: 30 });
+    const pushed = await push({ state: 'x'.repeat(2048), redirectUriExplicit: true, codeChallengeMethod: 'S256', scope: ['read'], resources: ['https://api.example/a'], ttlSeconds: 30 });
     await expect(s.store.takePushedAuthorizationRequest(5 as never, s.creds.clientId)).rejects.toMatchObject({ field: 'requestUri' });
     await expect(s.store.takePushedAuthorizationRequest(pushed.requestUri, 5 as never)).rejects.toMatchObject({ field: 'clientId' });
     expect(await s.store.takePushedAuthorizationRequest('urn:other:x', s.creds.clientId).catch((thrown: unknown) => thrown)).toMatchObject({ field: 'requestUri', message: expect.stringContaining('urn:ietf:params:oauth:request_uri:') });
