@@ -129,5 +129,9 @@ describe('cleanupExpired', () => {
     await s.single.put('note/c', garbage(), { expiresAt: s.clock.now() + 10 });
     s.clock.advance(10);
     expect((await s.store.cleanupExpired()).adapterExpired).toBe(3);
+    const one = await lifecycleSetup();
+    await one.adapter.put('note/a', garbage(), { expiresAt: one.clock.now() + 10 });
+    one.clock.advance(10);
+    expect((await one.store.cleanupExpired()).adapterExpired).toBe(1);
   });
 });
