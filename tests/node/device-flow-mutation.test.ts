@@ -163,6 +163,7 @@ describe('device flow: wrong user codes per caller', () => {
             await new Promise<void>((resolve) => {
               waiting.push(resolve);
               if (waiting.length === MAX_USER_CODE_ATTEMPTS) for (const release of waiting.splice(0)) release();
+              else setTimeout(resolve, 2000); // never hang if fewer arrive: the count check below then fails
             });
           }
           return inner.compareAndSet(key, value, condition, options);
