@@ -177,7 +177,7 @@ describe('device flow: wrong user codes per caller', () => {
     waiting = [];
   });
 
-  test('a counter that can never be written is tried a bounded number of times (16), then the wrong code is just unknown', async () => {
+  test('a counter that can never be written is tried a bounded number of times (16), then the attempt is refused with slow_down, before any lookup', async () => {
     let writes = 0;
     const s = await setup((inner) =>
       interceptAdapter(inner, {
@@ -188,7 +188,7 @@ describe('device flow: wrong user codes per caller', () => {
         },
       }),
     );
-    expect(await s.store.getDeviceAuthorization('BCDF-GHJK', { attemptKey: 'ip-1' })).toBeNull();
+    await expect(s.store.getDeviceAuthorization('BCDF-GHJK', { attemptKey: 'ip-1' })).rejects.toBeInstanceOf(SlowDownError);
     expect(writes).toBe(16);
   });
 });
