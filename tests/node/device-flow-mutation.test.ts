@@ -151,6 +151,28 @@ describe('device flow: wrong user codes per caller', () => {
     expect(await s.store.getDeviceAuthorization(target.userCode, { attemptKey: 'ip-1' })).toMatchObject({ clientId: s.tv.clientId });
   });
 
+  test('a right code gives back only its own attempt: the wrong ones before it still count, in their window', async () => {
+    const s = await setup();
+    const caller = { attemptKey: 'ip-1' };
+    const target = await s.store.createDeviceAuthorization({ clientId: s.tv.clientId });
+    expect(await s.store.getDeviceAuthorization('BCDF-GHJK', caller)).toBeNull();
+    s.clock.advance(60_000);
+    for (let look = 0; look < 3; look++) expect(await s.store.getDeviceAuthorization(target.userCode, caller)).toMatchObject({ clientId: s.tv.clientId });
+    for (let attempt = 1; attempt < MAX_USER_CODE_ATTEMPTS; attempt++) expect(await s.store.getDeviceAuthorization('BCDF-GHJK', caller)).toBeNull();
+    await expect(s.store.getDeviceAuthorization(target.userCode, caller)).rejects.toBeInstanceOf(SlowDownError);
+    // The window still runs from the first wrong code.
+    s.clock.advance(ATTEMPT_WINDOW_MS - 60_000);
+    const later = await s.store.createDeviceAuthorization({ clientId: s.tv.clientId });
+    expect(await s.store.getDeviceAuthorization(later.userCode, caller)).toMatchObject({ clientId: s.tv.clientId });
+  });
+
+  test('with no wrong code before it, a right code leaves no counter behind', async () => {
+    const s = await setup();
+    const target = await s.store.createDeviceAuthorization({ clientId: s.tv.clientId });
+    expect(await s.store.getDeviceAuthorization(target.userCode, { attemptKey: 'ip-1' })).not.toBeNull();
+    expect((await s.inner.list({ prefix: 'device-attempts/' })).keys).toEqual([]);
+  });
+
   test(`${MAX_USER_CODE_ATTEMPTS} concurrent wrong codes all count, even when every counter write races`, async () => {
     // The first round of counter writes waits until every caller has read the count: they all contend.
     let waiting: (() => void)[] = [];
